@@ -1,0 +1,84 @@
+import type Database from 'better-sqlite3';
+import {loadKey, SecretBox} from '../crypto.js';
+import {systemClock, type Clock} from '../clock.js';
+import {failure} from '../errors.js';
+import type {InstancePaths} from '../paths.js';
+import {openDatabase, type OpenOptions} from './connection.js';
+import {InstanceConfigTable} from './instance-config.js';
+import {InstanceTable} from './instance.js';
+import {TenantsTable} from './tenants.js';
+import {MessagesTable} from './messages.js';
+
+/**
+ * The instance store: one database connection and one module per table. Table modules prepare their
+ * statements once, on first use, so short CLI commands only pay for what they touch.
+ */
+export class Store {
+	readonly #tables = new Map<string, unknown>();
+
+	constructor(
+		readonly db: Database.Database,
+		readonly secrets: SecretBox | undefined,
+		readonly clock: Clock = systemClock,
+	) {}
+
+	get config(): InstanceConfigTable {
+		return this.table('config', () => new InstanceConfigTable(this.db, this.secrets));
+	}
+
+	get instance(): InstanceTable {
+		return this.table('instance', () => new InstanceTable(this.db, this.secrets));
+	}
+
+	get tenants(): TenantsTable {
+		return this.table('tenants', () => new TenantsTable(this.db, this.secrets));
+	}
+
+	get messages(): MessagesTable {
+		return this.table('messages', () => new MessagesTable(this.db));
+	}
+
+	/** Runs `fn` in one write transaction (BEGIN IMMEDIATE). */
+	transaction<T>(fn: () => T): T {
+		return this.db.transaction(fn).immediate();
+	}
+
+	close(): void {
+		if (this.db.open) {
+			this.db.close();
+		}
+	}
+
+	protected table<T>(name: string, make: () => T): T {
+		let table = this.#tables.get(name) as T | undefined;
+		if (table === undefined) {
+			table = make();
+			this.#tables.set(name, table);
+		}
+
+		return table;
+	}
+}
+
+export type StoreOptions = OpenOptions & {env?: NodeJS.ProcessEnv; clock?: Clock; withKey?: boolean; dbPath?: string};
+
+/** Opens an existing instance's store, verifying the encryption key when the key is needed. */
+export function openStore(paths: InstancePaths, options: StoreOptions = {}): Store {
+	const env = options.env ?? process.env;
+	const db = openDatabase(options.dbPath ?? paths.db, options);
+	let secrets: SecretBox | undefined;
+	if (options.withKey ?? true) {
+		try {
+			secrets = new SecretBox(loadKey(paths.key, env));
+			const check = db.prepare<[], {value: string}>("SELECT value FROM instance_config WHERE key = 'encryption_check'").get();
+			if (check && !secrets.verifyCheck(check.value)) {
+				throw failure('the encryption key does not match this instance (MAIL_PROXY_ENCRYPTION_KEY or encryption.key changed)');
+			}
+		} catch (error) {
+			db.close();
+			throw error;
+		}
+	}
+
+	return new Store(db, secrets, options.clock ?? systemClock);
+}

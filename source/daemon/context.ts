@@ -1,0 +1,38 @@
+import {EventEmitter} from 'node:events';
+import type {Clock} from '../shared/clock.js';
+import type {Config} from '../shared/config.js';
+import type {Store} from '../shared/db/store.js';
+import type {InstancePaths} from '../shared/paths.js';
+import type {Logger} from './log.js';
+
+/**
+ * Small events through which the daemon parts meet (besides the store):
+ * - `messages-ready`: enqueue or run-now; the dispatcher wakes.
+ * - `events-written`: delivery/bounce/PEC events were stored; the reporter wakes.
+ * - `run-now` (tenantId?): an explicit wake of every loop.
+ * - `accounts-changed` (tenantId, accountId?): pooled connections of that account must be rebuilt.
+ * - `bounce-config-changed`: the bounce poller must restart from the stored configuration.
+ */
+export type DaemonEvents = {
+	'messages-ready': [];
+	'events-written': [];
+	'run-now': [tenantId: string | undefined];
+	'accounts-changed': [tenantId: string, accountId: string | undefined];
+	'bounce-config-changed': [];
+};
+
+export class Bus extends EventEmitter<DaemonEvents> {}
+
+export type Daemon = {
+	store: Store;
+	config: Config;
+	paths: InstancePaths;
+	log: Logger;
+	bus: Bus;
+	clock: Clock;
+	startedAt: number;
+	/** Set while draining for shutdown. */
+	draining: boolean;
+	/** The daemon's own base URL once listening. */
+	url: string;
+};

@@ -1,0 +1,263 @@
+import crypto from 'node:crypto';
+import http, {type IncomingMessage, type ServerResponse} from 'node:http';
+import type {Readable} from 'node:stream';
+import polka from 'polka';
+import {AppError, isAppError} from '../../shared/errors.js';
+import type {Principal} from '../../shared/principal.js';
+import type {Logger} from '../log.js';
+import type {Authenticator, RouteClass} from './auth.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export type RouteContext = {
+	principal: Principal | undefined;
+	params: Record<string, string>;
+	/** First value of each query parameter. */
+	query: Record<string, string>;
+	/** Parsed JSON body (undefined when the request has none). */
+	body: unknown;
+	requestId: string;
+	method: string;
+	baseUrl: string;
+};
+
+export type Reply = {
+	status?: number;
+	json?: unknown;
+	text?: string;
+	stream?: Readable;
+	headers?: Record<string, string>;
+};
+
+export type Route = {
+	method: Method;
+	path: string;
+	class: RouteClass;
+	/** Also answer HEAD (download links). */
+	head?: boolean;
+	handler: (context: RouteContext) => Reply | Promise<Reply>;
+};
+
+export type HttpOptions = {
+	routes: Route[];
+	auth: Authenticator;
+	log: Logger;
+	maxBodyBytes: number;
+	isDraining: () => boolean;
+	baseUrl: () => string;
+};
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'DELETE']);
+
+/** Successful JSON responses omit null fields (rest-api §1.1). */
+export function omitNulls(value: unknown): unknown {
+	if (Array.isArray(value)) {
+		return value.map(item => omitNulls(item));
+	}
+
+	if (value !== null && typeof value === 'object') {
+		const out: Record<string, unknown> = {};
+		for (const [key, item] of Object.entries(value)) {
+			if (item !== null && item !== undefined) {
+				out[key] = omitNulls(item);
+			}
+		}
+
+		return out;
+	}
+
+	return value;
+}
+
+function send(res: ServerResponse, status: number, requestId: string, reply: Reply): void {
+	if (res.headersSent) {
+		res.end();
+		return;
+	}
+
+	res.statusCode = status;
+	res.setHeader('X-Request-Id', requestId);
+	for (const [name, value] of Object.entries(reply.headers ?? {})) {
+		res.setHeader(name, value);
+	}
+
+	if (reply.stream) {
+		reply.stream.pipe(res);
+		return;
+	}
+
+	if (reply.text !== undefined) {
+		if (!res.hasHeader('Content-Type')) {
+			res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+		}
+
+		res.end(reply.text);
+		return;
+	}
+
+	const body = JSON.stringify(status < 300 ? omitNulls(reply.json ?? {}) : reply.json);
+	res.setHeader('Content-Type', 'application/json');
+	res.setHeader('Content-Length', Buffer.byteLength(body));
+	res.end(body);
+}
+
+function sendError(res: ServerResponse, requestId: string, status: number, detail: unknown): void {
+	send(res, status, requestId, {json: {detail}});
+}
+
+function requestIdOf(req: IncomingMessage): string {
+	const given = req.headers['x-request-id'];
+	if (typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given)) {
+		return given;
+	}
+
+	return crypto.randomBytes(8).toString('hex');
+}
+
+/** Reads the body, enforcing the size cap while streaming (a missing Content-Length cannot dodge it). */
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	let size = 0;
+	for await (const chunk of req as AsyncIterable<Buffer>) {
+		size += chunk.length;
+		if (size > max) {
+			throw new AppError('Request body too large', {status: 413, exitCode: 1});
+		}
+
+		chunks.push(chunk);
+	}
+
+	return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+function parseJson(raw: Buffer): unknown {
+	if (raw.length === 0) {
+		return undefined;
+	}
+
+	try {
+		return JSON.parse(raw.toString('utf8'));
+	} catch (error) {
+		const position = /position (\d+)/.exec(String(error))?.[1];
+		const issue = {type: 'json_invalid', loc: ['body', Number(position ?? 0)], msg: 'JSON decode error'};
+		throw new AppError('JSON decode error', {status: 422, exitCode: 2, detail: [issue]});
+	}
+}
+
+function parseQuery(url: string): Record<string, string> {
+	const index = url.indexOf('?');
+	const query: Record<string, string> = {};
+	if (index === -1) {
+		return query;
+	}
+
+	for (const [key, value] of new URLSearchParams(url.slice(index + 1))) {
+		if (!(key in query)) {
+			query[key] = value;
+		}
+	}
+
+	return query;
+}
+
+/** Builds the polka app and returns its (not yet listening) server. */
+export function createHttpServer(options: HttpOptions): http.Server {
+	const {log} = options;
+	const app = polka({
+		onError(error: unknown, req: IncomingMessage, res: ServerResponse) {
+			const requestId = (req as IncomingMessage & {requestId?: string}).requestId ?? requestIdOf(req);
+			log.error(`request ${requestId} ${req.method} ${req.url} failed: ${(error as Error)?.stack ?? String(error)}`);
+			sendError(res, requestId, 500, 'Internal Server Error');
+		},
+		onNoMatch(req: IncomingMessage, res: ServerResponse) {
+			const requestId = requestIdOf(req);
+			const path = (req as IncomingMessage & {path?: string}).path ?? req.url ?? '/';
+			const allowed = options.routes.some(route => route.method !== req.method && matches(route.path, path));
+			if (allowed) {
+				sendError(res, requestId, 405, 'Method Not Allowed');
+			} else {
+				sendError(res, requestId, 404, 'Not Found');
+			}
+		},
+	});
+
+	for (const route of options.routes) {
+		const handler = async (req: IncomingMessage & {params?: Record<string, string>; requestId?: string}, res: ServerResponse) => {
+			const requestId = requestIdOf(req);
+			req.requestId = requestId;
+			const started = performance.now();
+			let status = 200;
+			try {
+				if (options.isDraining() && route.class !== 'public') {
+					res.setHeader('Connection', 'close');
+					status = 503;
+					sendError(res, requestId, 503, 'Service shutting down');
+					return;
+				}
+
+				// Evaluation order (rest-api §1.3): declared size, authentication, admin, then the body.
+				const declared = Number(req.headers['content-length'] ?? 0);
+				if (declared > options.maxBodyBytes) {
+					res.setHeader('Connection', 'close');
+					throw new AppError('Request body too large', {status: 413, exitCode: 1});
+				}
+
+				const token = req.headers['x-api-token'];
+				const principal = options.auth.authorize(route.class, Array.isArray(token) ? token[0] : token);
+				const body = BODY_METHODS.has(req.method ?? '') ? parseJson(await readBody(req, options.maxBodyBytes)) : undefined;
+				const reply = await route.handler({
+					principal,
+					params: req.params ?? {},
+					query: parseQuery(req.url ?? ''),
+					body,
+					requestId,
+					method: req.method ?? route.method,
+					baseUrl: options.baseUrl(),
+				});
+				status = reply.status ?? 200;
+				send(res, status, requestId, reply);
+			} catch (error) {
+				if (isAppError(error)) {
+					status = error.status;
+					if (status === 413) {
+						res.setHeader('Connection', 'close');
+					}
+
+					if (status >= 500) {
+						log.error(`request ${requestId} ${route.method} ${route.path}: ${error.message}`);
+					}
+
+					sendError(res, requestId, status, error.detail);
+				} else {
+					status = 500;
+					log.error(`request ${requestId} ${route.method} ${route.path} failed: ${(error as Error)?.stack ?? String(error)}`);
+					sendError(res, requestId, 500, 'Internal Server Error');
+				}
+			} finally {
+				log.debug(`${requestId} ${req.method} ${route.path} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+			}
+		};
+
+		const register = app as unknown as Record<string, (path: string, handler: unknown) => void>;
+		register[route.method.toLowerCase()]!(route.path, handler);
+		if (route.head) {
+			register['head']!(route.path, handler);
+		}
+	}
+
+	const server = http.createServer(app.handler as unknown as http.RequestListener);
+	server.keepAliveTimeout = 5000;
+	return server;
+}
+
+const patternCache = new Map<string, RegExp>();
+
+function matches(pattern: string, path: string): boolean {
+	let regex = patternCache.get(pattern);
+	if (!regex) {
+		regex = new RegExp('^' + pattern.replaceAll(/:[A-Za-z_]+/g, '[^/]+') + '/?$');
+		patternCache.set(pattern, regex);
+	}
+
+	return regex.test(path);
+}

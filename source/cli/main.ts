@@ -1,0 +1,125 @@
+/**
+ * Routing: `mail-proxy <global-command> ...`, `mail-proxy <instance> <instance-command> ...`,
+ * `mail-proxy <instance> <tenant> <tenant-command> ...`. Command modules are imported lazily so that
+ * quick commands (`list --json`) never load Ink, React or the daemon code.
+ */
+import {usageError} from '../shared/errors.js';
+import {assertName} from '../shared/paths.js';
+import {version} from '../shared/version.js';
+
+type Handler = (argv: string[]) => Promise<number>;
+type ScopedHandler<S> = (scope: S, argv: string[]) => Promise<number>;
+
+const GLOBAL: Record<string, Handler> = {
+	list: async argv => (await import('./commands/global.js')).list(argv),
+	start: async argv => (await import('./commands/global.js')).start(argv),
+	stop: async argv => (await import('./commands/global.js')).stop(argv),
+	restart: async argv => (await import('./commands/global.js')).restart(argv),
+	status: async argv => (await import('./commands/global.js')).status(argv),
+	delete: async argv => (await import('./commands/global.js')).remove(argv),
+};
+
+type InstanceScope = import('../shared/paths.js').InstancePaths;
+
+const INSTANCE: Record<string, ScopedHandler<InstanceScope>> = {
+	info: async (paths, argv) => (await import('./commands/instance.js')).info(paths, argv),
+	token: async (paths, argv) => (await import('./commands/instance.js')).token(paths, argv),
+	logs: async (paths, argv) => (await import('./commands/instance.js')).logs(paths, argv),
+};
+
+type TenantScope = {paths: InstanceScope; tenantId: string};
+
+const TENANT: Record<string, ScopedHandler<TenantScope>> = {};
+
+export const GLOBAL_HELP = `mail-proxy ${version} — per-user email delivery proxy
+
+Usage
+  mail-proxy <command> ...
+  mail-proxy <instance> <instance-command> ...
+  mail-proxy <instance> <tenant> <tenant-command> ...
+
+Global commands
+  list [--json]                       every instance with status, address and pending messages
+  start <instance> [--host H] [--port P] [--foreground] [--api-token T]
+                                      create (first time) and start an instance
+  stop <instance> [--force] [--timeout S]
+  restart <instance> [--force]
+  status <instance> [--json]
+  delete <instance> [--force]
+
+Instance commands (mail-proxy <instance> ...)
+  info [--json] [--show-token]        paths, address, status, admin token
+  token [--regenerate]                print (or replace) the admin token
+  logs [-f] [-n N]                    show / follow the daemon log
+
+Run \`mail-proxy <command> --help\` for details, \`man mail-proxy\` for everything.
+Instances live in $MAIL_PROXY_HOME (default ~/.mail-proxy).`;
+
+export const INSTANCE_HELP = (name: string) => `Usage: mail-proxy ${name} <command> ...
+
+Instance commands
+  info [--json] [--show-token]
+  token [--regenerate]
+  logs [-f] [-n N]
+
+Run \`mail-proxy ${name} <command> --help\` for details.`;
+
+export const TENANT_HELP = (name: string, tenant: string) => `Usage: mail-proxy ${name} ${tenant} <command> ...
+
+Run \`mail-proxy ${name} ${tenant} <command> --help\` for details.`;
+
+function isHelp(word: string | undefined): boolean {
+	return word === '--help' || word === '-h' || word === 'help';
+}
+
+export async function main(argv: string[]): Promise<number> {
+	const [first, second, third] = argv;
+	if (first === undefined || isHelp(first)) {
+		process.stdout.write(GLOBAL_HELP + '\n');
+		return first === undefined ? 2 : 0;
+	}
+
+	if (first === '--version' || first === '-v') {
+		process.stdout.write(version + '\n');
+		return 0;
+	}
+
+	if (first.startsWith('-')) {
+		throw usageError(`unknown option ${first} (see --help)`);
+	}
+
+	const global = GLOBAL[first];
+	if (global) {
+		return global(argv.slice(1));
+	}
+
+	const name = assertName(first, 'instance name or command');
+	if (second === undefined || isHelp(second)) {
+		process.stdout.write(INSTANCE_HELP(name) + '\n');
+		return second === undefined ? 2 : 0;
+	}
+
+	const {existingInstance} = await import('./instance.js');
+	const instanceCommand = INSTANCE[second];
+	if (instanceCommand) {
+		return instanceCommand(existingInstance(name), argv.slice(2));
+	}
+
+	if (second.startsWith('-')) {
+		throw usageError(`unknown option ${second} (see \`mail-proxy ${name} --help\`)`);
+	}
+
+	const tenantId = assertName(second, 'tenant id or instance command');
+	const paths = existingInstance(name);
+	if (third === undefined || isHelp(third)) {
+		process.stdout.write(TENANT_HELP(name, tenantId) + '\n');
+		return third === undefined ? 2 : 0;
+	}
+
+	const tenantCommand = TENANT[third];
+	if (!tenantCommand) {
+		throw usageError(`unknown command '${third}' (see \`mail-proxy ${name} ${tenantId} --help\`)`);
+	}
+
+	return tenantCommand({paths, tenantId}, argv.slice(3));
+}

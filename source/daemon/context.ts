@@ -4,6 +4,7 @@ import type {Config} from '../shared/config.js';
 import type {Store} from '../shared/db/store.js';
 import type {InstancePaths} from '../shared/paths.js';
 import type {Logger} from './log.js';
+import type {Effects} from '../shared/operations/context.js';
 
 /**
  * Small events through which the daemon parts meet (besides the store):
@@ -11,6 +12,7 @@ import type {Logger} from './log.js';
  * - `events-written`: delivery/bounce/PEC events were stored; the reporter wakes.
  * - `run-now` (tenantId?): an explicit wake of every loop.
  * - `accounts-changed` (tenantId, accountId?): pooled connections of that account must be rebuilt.
+ * - `tenants-changed`: a tenant's activity, suspension or limits changed; dispatch re-reads them.
  * - `bounce-config-changed`: the bounce poller must restart from the stored configuration.
  */
 export type DaemonEvents = {
@@ -18,6 +20,7 @@ export type DaemonEvents = {
 	'events-written': [];
 	'run-now': [tenantId: string | undefined];
 	'accounts-changed': [tenantId: string, accountId: string | undefined];
+	'tenants-changed': [];
 	'bounce-config-changed': [];
 };
 
@@ -35,4 +38,16 @@ export type Daemon = {
 	draining: boolean;
 	/** The daemon's own base URL once listening. */
 	url: string;
+	effects: Effects;
 };
+
+/** Operation effects delivered through the bus (the REST front door). */
+export function busEffects(bus: Bus): Effects {
+	return {
+		messagesReady: () => bus.emit('messages-ready'),
+		accountsChanged: (tenantId, accountId) => bus.emit('accounts-changed', tenantId, accountId),
+		tenantsChanged: () => bus.emit('tenants-changed'),
+		runNow: tenantId => bus.emit('run-now', tenantId),
+		bounceConfigChanged: () => bus.emit('bounce-config-changed'),
+	};
+}

@@ -11,7 +11,7 @@ import {openStore} from '../shared/db/store.js';
 import {errorMessage, failure, isAppError} from '../shared/errors.js';
 import {portsTakenByOthers} from '../shared/operations/instances.js';
 import {instancePaths} from '../shared/paths.js';
-import {Bus, type Daemon} from './context.js';
+import {Bus, busEffects, type Daemon} from './context.js';
 import {Authenticator} from './http/auth.js';
 import {createHttpServer} from './http/app.js';
 import {allRoutes} from './http/routes/index.js';
@@ -105,7 +105,8 @@ async function main(): Promise<void> {
 		process.exit(EXIT_CONFIG);
 	}
 
-	const daemon: Daemon = {store, config, paths, log, bus: new Bus(), clock: systemClock, startedAt: Date.now(), draining: false, url: ''};
+	const bus = new Bus();
+	const daemon: Daemon = {store, config, paths, log, bus, clock: systemClock, startedAt: Date.now(), draining: false, url: '', effects: busEffects(bus)};
 	const server = createHttpServer({
 		routes: allRoutes(daemon),
 		auth: new Authenticator(store, config.apiToken),

@@ -4,7 +4,7 @@ import {usageError, type FieldIssue} from './errors.js';
 type Where = 'body' | 'query' | 'path';
 
 /** zod issue → the 0.6 (pydantic) vocabulary of rest-api §1.3. */
-function toFieldIssues(error: z.ZodError, where: Where, input: unknown): FieldIssue[] {
+export function toFieldIssues(error: z.ZodError, where: Where, input: unknown): FieldIssue[] {
 	const issues: FieldIssue[] = [];
 	for (const issue of error.issues) {
 		const loc: Array<string | number> = [where, ...issue.path.map(p => (typeof p === 'symbol' ? String(p) : p))];
@@ -116,4 +116,10 @@ export function describeIssues(issues: FieldIssue[]): string {
 		.slice(0, 3)
 		.map(issue => `${issue.loc.slice(1).join('.') || issue.loc[0]}: ${issue.msg}`)
 		.join('; ');
+}
+
+/** The first problem with one value, as a readable message (inline form validation). */
+export function fieldError(schema: z.ZodType, value: unknown): string | undefined {
+	const result = schema.safeParse(value);
+	return result.success ? undefined : toFieldIssues(result.error, 'body', value)[0]?.msg;
 }

@@ -2,15 +2,21 @@ import crypto from 'node:crypto';
 import http, {type IncomingMessage, type ServerResponse} from 'node:http';
 import type {Readable} from 'node:stream';
 import polka from 'polka';
+import type {z} from 'zod';
 import {AppError, isAppError} from '../../shared/errors.js';
 import type {Principal} from '../../shared/principal.js';
+import {parseInput} from '../../shared/validation.js';
 import type {Logger} from '../log.js';
 import type {Authenticator, RouteClass} from './auth.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-export type RouteContext = {
+export type RouteContext<B = unknown, Q = Record<string, string>> = {
 	principal: Principal | undefined;
+	/** The body parsed by the route's body schema. */
+	input: B;
+	/** The query parsed by the route's query schema (raw strings when it has none). */
+	q: Q;
 	params: Record<string, string>;
 	/** First value of each query parameter. */
 	query: Record<string, string>;
@@ -29,14 +35,23 @@ export type Reply = {
 	headers?: Record<string, string>;
 };
 
-export type Route = {
+export type Route<B = any, Q = any> = {
 	method: Method;
 	path: string;
 	class: RouteClass;
+	summary: string;
+	/** Request body schema: validates (422), types the handler and documents the route. */
+	body?: z.ZodType<B>;
+	query?: z.ZodType<Q>;
 	/** Also answer HEAD (download links). */
 	head?: boolean;
-	handler: (context: RouteContext) => Reply | Promise<Reply>;
+	handler: (context: RouteContext<B, Q>) => Reply | Promise<Reply>;
 };
+
+/** Declares a route with its handler typed from its schemas. */
+export function route<B = undefined, Q = Record<string, string>>(definition: Route<B, Q>): Route<B, Q> {
+	return definition;
+}
 
 export type HttpOptions = {
 	routes: Route[];
@@ -205,10 +220,15 @@ export function createHttpServer(options: HttpOptions): http.Server {
 				const token = req.headers['x-api-token'];
 				const principal = options.auth.authorize(route.class, Array.isArray(token) ? token[0] : token);
 				const body = BODY_METHODS.has(req.method ?? '') ? parseJson(await readBody(req, options.maxBodyBytes)) : undefined;
+				const query = parseQuery(req.url ?? '');
+				const input = route.body ? parseInput(route.body, body, 'body') : undefined;
+				const q = route.query ? parseInput(route.query, query, 'query') : query;
 				const reply = await route.handler({
 					principal,
+					input,
+					q,
 					params: req.params ?? {},
-					query: parseQuery(req.url ?? ''),
+					query,
 					body,
 					requestId,
 					method: req.method ?? route.method,

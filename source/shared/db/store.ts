@@ -8,6 +8,11 @@ import {InstanceConfigTable} from './instance-config.js';
 import {InstanceTable} from './instance.js';
 import {TenantsTable} from './tenants.js';
 import {MessagesTable} from './messages.js';
+import {AccountsTable} from './accounts.js';
+import {CommandLogTable} from './command-log.js';
+import {SendLogTable} from './send-log.js';
+import {LargeFilesTable} from './large-files.js';
+import {EventsTable} from './events.js';
 
 /**
  * The instance store: one database connection and one module per table. Table modules prepare their
@@ -36,6 +41,26 @@ export class Store {
 
 	get messages(): MessagesTable {
 		return this.table('messages', () => new MessagesTable(this.db));
+	}
+
+	get accounts(): AccountsTable {
+		return this.table('accounts', () => new AccountsTable(this.db, this.secrets));
+	}
+
+	get commandLog(): CommandLogTable {
+		return this.table('commandLog', () => new CommandLogTable(this.db));
+	}
+
+	get sendLog(): SendLogTable {
+		return this.table('sendLog', () => new SendLogTable(this.db));
+	}
+
+	get largeFiles(): LargeFilesTable {
+		return this.table('largeFiles', () => new LargeFilesTable(this.db));
+	}
+
+	get events(): EventsTable {
+		return this.table('events', () => new EventsTable(this.db));
 	}
 
 	/** Runs `fn` in one write transaction (BEGIN IMMEDIATE). */

@@ -4,11 +4,12 @@ import type {Route} from '../app.js';
 
 export function systemRoutes(daemon: Daemon): Route[] {
 	return [
-		{method: 'GET', path: '/health', class: 'public', handler: () => ({json: {status: 'ok'}})},
+		{method: 'GET', path: '/health', class: 'public', summary: 'Liveness: 200 once the listener and the database are up', handler: () => ({json: {status: 'ok'}})},
 		{
 			method: 'GET',
 			path: '/status',
 			class: 'auth',
+			summary: 'Daemon state: active, test mode, pending messages, uptime, version',
 			handler: () => ({
 				json: {
 					ok: true,

@@ -25,11 +25,17 @@ const INSTANCE: Record<string, ScopedHandler<InstanceScope>> = {
 	info: async (paths, argv) => (await import('./commands/instance.js')).info(paths, argv),
 	token: async (paths, argv) => (await import('./commands/instance.js')).token(paths, argv),
 	logs: async (paths, argv) => (await import('./commands/instance.js')).logs(paths, argv),
+	tenants: async (paths, argv) => (await import('./commands/tenants.js')).tenants(paths, argv),
+	config: async (paths, argv) => (await import('./commands/config.js')).config(paths, argv),
+	'command-log': async (paths, argv) => (await import('./commands/command-log.js')).commandLog(paths, argv),
 };
 
 type TenantScope = {paths: InstanceScope; tenantId: string};
 
-const TENANT: Record<string, ScopedHandler<TenantScope>> = {};
+const TENANT: Record<string, ScopedHandler<TenantScope>> = {
+	info: async (scope, argv) => (await import('./commands/tenant.js')).info(scope, argv),
+	accounts: async (scope, argv) => (await import('./commands/accounts.js')).accounts(scope, argv),
+};
 
 export const GLOBAL_HELP = `mail-proxy ${version} — per-user email delivery proxy
 
@@ -51,6 +57,13 @@ Instance commands (mail-proxy <instance> ...)
   info [--json] [--show-token]        paths, address, status, admin token
   token [--regenerate]                print (or replace) the admin token
   logs [-f] [-n N]                    show / follow the daemon log
+  tenants list|show|add|update|delete tenants (add prints the tenant API key once)
+  config show|set                     instance settings (retries, attachment dir)
+  command-log list|export|purge       audit log of state-changing commands
+
+Tenant commands (mail-proxy <instance> <tenant> ...)
+  info [--json]                       tenant details, accounts, report state
+  accounts list|show|add|delete       SMTP accounts (passwords never printed)
 
 Run \`mail-proxy <command> --help\` for details, \`man mail-proxy\` for everything.
 Instances live in $MAIL_PROXY_HOME (default ~/.mail-proxy).`;
@@ -61,10 +74,17 @@ Instance commands
   info [--json] [--show-token]
   token [--regenerate]
   logs [-f] [-n N]
+  tenants list|show|add|update|delete
+  config show|set
+  command-log list|export|purge
 
 Run \`mail-proxy ${name} <command> --help\` for details.`;
 
 export const TENANT_HELP = (name: string, tenant: string) => `Usage: mail-proxy ${name} ${tenant} <command> ...
+
+Tenant commands
+  info [--json]
+  accounts list|show|add|delete
 
 Run \`mail-proxy ${name} ${tenant} <command> --help\` for details.`;
 

@@ -1,0 +1,72 @@
+import type {z} from 'zod';
+import type {Store} from '../shared/db/store.js';
+import {isAppError, usageError} from '../shared/errors.js';
+import type {Effects, OpContext} from '../shared/operations/context.js';
+import {readAdminToken} from '../shared/operations/admin-token.js';
+import type {InstancePaths} from '../shared/paths.js';
+import {parseInput, toFieldIssues} from '../shared/validation.js';
+import {runningUrl} from './instance.js';
+
+/**
+ * The CLI's operation context: the store opened directly, and effects that poke the running daemon
+ * after the command when waiting for its next poll would be noticeable (new messages, run-now, bounce
+ * reload). Account and tenant changes need no poke: the daemon re-reads them on its next cycle.
+ */
+export function cliContext(paths: InstancePaths, store: Store): OpContext & {flush(): Promise<void>} {
+	const tenants = new Set<string | undefined>();
+	const poke = (tenantId?: string) => tenants.add(tenantId);
+	let reloadBounce = false;
+	const effects: Effects = {
+		messagesReady: () => poke(),
+		runNow: tenantId => poke(tenantId),
+		bounceConfigChanged: () => (reloadBounce = true),
+	};
+	return {
+		store,
+		effects,
+		async flush() {
+			const url = runningUrl(paths);
+			if (!url || (tenants.size === 0 && !reloadBounce)) {
+				return;
+			}
+
+			const token = process.env['GMP_API_TOKEN'] ?? readAdminToken(store) ?? '';
+			const post = async (path: string) =>
+				fetch(`${url}${path}`, {method: 'POST', headers: {'X-API-Token': token}, signal: AbortSignal.timeout(2000)}).catch(() => undefined);
+			const targets = tenants.has(undefined) ? [undefined] : [...tenants];
+			await Promise.all([
+				...targets.map(async tenantId => post(`/commands/run-now${tenantId ? `?tenant_id=${encodeURIComponent(tenantId)}` : ''}`)),
+				...(reloadBounce ? [post('/instance/reload-bounce')] : []),
+			]);
+		},
+	};
+}
+
+/**
+ * Validates a payload built from flags with the operation's schema; problems name the flags the user
+ * typed (`--port: Input should be less than or equal to 65535`), exit 2.
+ */
+export function validateFlags<S extends z.ZodType>(schema: S, payload: unknown, flagNames: Record<string, string>): z.output<S> {
+	try {
+		return parseInput(schema, payload, 'body');
+	} catch (error) {
+		if (isAppError(error) && Array.isArray(error.detail)) {
+			const result = schema.safeParse(payload);
+			const issues = result.success ? [] : toFieldIssues(result.error, 'body', payload);
+			const first = issues[0];
+			if (first) {
+				const field = String(first.loc[1] ?? '');
+				const flag = flagNames[field] ?? `--${field.replaceAll('_', '-')}`;
+				const message = first.type === 'missing' ? 'is required' : first.msg;
+				throw usageError(`${flag}: ${message}`);
+			}
+		}
+
+		throw error;
+	}
+}
+
+/** `--x` given or prompted: the names of missing required flags, for the non-interactive error. */
+export function missingFlags(values: Record<string, unknown>, required: Array<[string, string]>): string[] {
+	return required.filter(([name]) => values[name] === undefined || values[name] === '').map(([, flag]) => flag);
+}

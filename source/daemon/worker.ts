@@ -13,6 +13,8 @@ import {portsTakenByOthers} from '../shared/operations/instances.js';
 import {instancePaths} from '../shared/paths.js';
 import {Bus, busEffects, type Daemon} from './context.js';
 import {Authenticator} from './http/auth.js';
+import {checkpointer} from './checkpointer.js';
+import {housekeeping} from './housekeeping.js';
 import {createHttpServer} from './http/app.js';
 import {allRoutes} from './http/routes/index.js';
 import {createLogger} from './log.js';
@@ -99,12 +101,16 @@ async function main(): Promise<void> {
 
 	let store;
 	try {
-		store = openStore(paths, {dbPath: config.dbPath});
+		store = openStore(paths, {dbPath: config.dbPath, autoCheckpoint: false});
+		store.db.pragma('journal_size_limit = 67108864');
+		// 32 MiB of page cache (default 2 MiB): index pages of a large queue stay in memory.
+		store.db.pragma('cache_size = -32768');
 	} catch (error) {
 		report({type: 'fatal', message: errorMessage(error)});
 		process.exit(EXIT_CONFIG);
 	}
 
+	store.enableGroupCommit();
 	const bus = new Bus();
 	const daemon: Daemon = {store, config, paths, log, bus, clock: systemClock, startedAt: Date.now(), draining: false, url: '', effects: busEffects(bus)};
 	const server = createHttpServer({
@@ -114,6 +120,7 @@ async function main(): Promise<void> {
 		maxBodyBytes: config.maxBodyBytes,
 		isDraining: () => daemon.draining,
 		baseUrl: () => daemon.url,
+		debug: config.logLevel === 'debug',
 	});
 
 	let address: {host: string; port: number};
@@ -138,7 +145,7 @@ async function main(): Promise<void> {
 		log.warn(`listening on ${address.host}, not loopback: put TLS in front of the REST API`);
 	}
 
-	const parts: Part[] = [];
+	const parts: Part[] = [checkpointer(daemon), housekeeping(daemon)];
 	for (const part of parts) {
 		await part.start();
 	}
@@ -157,7 +164,7 @@ async function main(): Promise<void> {
 			await Promise.race([Promise.allSettled(parts.map(async part => part.stop())), deadline]);
 			await Promise.race([closed, new Promise<void>(resolve => setTimeout(resolve, 500).unref())]);
 			server.closeAllConnections();
-			store.close();
+			await store.closeDurably();
 			log.info('worker stopped');
 			process.exit(0);
 		})();

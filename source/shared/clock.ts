@@ -11,8 +11,17 @@ export function epochSeconds(clock: Clock = systemClock): number {
 }
 
 /** ISO-8601 UTC without offset or fraction (the 0.6 wire format): `2026-01-28T10:15:00`. */
+let cachedSecond = Number.NaN;
+let cachedIso = '';
+
 export function isoSeconds(ms: number): string {
-	return new Date(ms).toISOString().slice(0, 19);
+	const second = Math.floor(ms / 1000);
+	if (second !== cachedSecond) {
+		cachedSecond = second;
+		cachedIso = new Date(second * 1000).toISOString().slice(0, 19);
+	}
+
+	return cachedIso;
 }
 
 export function isoNow(clock: Clock = systemClock): string {

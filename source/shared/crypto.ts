@@ -11,10 +11,17 @@ export function sha256Hex(value: string): string {
 	return crypto.createHash('sha256').update(value).digest('hex');
 }
 
+export function sha256(value: string): Buffer {
+	return crypto.createHash('sha256').update(value).digest();
+}
+
 /** Constant-time comparison of two tokens (their digests, so lengths never leak). */
 export function tokensEqual(presented: string, expected: string): boolean {
-	const a = crypto.createHash('sha256').update(presented).digest();
-	const b = crypto.createHash('sha256').update(expected).digest();
+	return crypto.timingSafeEqual(sha256(presented), sha256(expected));
+}
+
+/** Constant-time comparison of two SHA-256 digests. */
+export function digestsEqual(a: Buffer, b: Buffer): boolean {
 	return crypto.timingSafeEqual(a, b);
 }
 

@@ -10,9 +10,9 @@ function isInlineData(attachment: Record<string, unknown>, path: string): boolea
  * A copy of a command payload safe to store in the command log (engine §17): secrets become `***`,
  * base64 attachment data over 1 KiB becomes `base64:<redacted N bytes>`.
  */
-export function redact(value: unknown): unknown {
+export function redact(value: unknown, rewrite?: Record<string, (value: unknown) => unknown>): unknown {
 	if (Array.isArray(value)) {
-		return value.map(item => redact(item));
+		return value.map(item => redact(item, rewrite));
 	}
 
 	if (value === null || typeof value !== 'object') {
@@ -26,8 +26,10 @@ export function redact(value: unknown): unknown {
 			out[name] = MASK;
 		} else if (name === 'storage_path' && typeof item === 'string' && item.length > 1024 && isInlineData(record, item)) {
 			out[name] = `base64:<redacted ${Buffer.byteLength(item.replace(/^base64:/, ''))} bytes>`;
+		} else if (rewrite?.[name]) {
+			out[name] = rewrite[name](item);
 		} else {
-			out[name] = redact(item);
+			out[name] = redact(item, rewrite);
 		}
 	}
 

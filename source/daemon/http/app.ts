@@ -1,9 +1,9 @@
-import crypto from 'node:crypto';
 import http, {type IncomingMessage, type ServerResponse} from 'node:http';
 import type {Readable} from 'node:stream';
 import polka from 'polka';
 import type {z} from 'zod';
 import {AppError, isAppError} from '../../shared/errors.js';
+import {randomBase62} from '../../shared/ids.js';
 import type {Principal} from '../../shared/principal.js';
 import {parseInput} from '../../shared/validation.js';
 import type {Logger} from '../log.js';
@@ -60,6 +60,8 @@ export type HttpOptions = {
 	maxBodyBytes: number;
 	isDraining: () => boolean;
 	baseUrl: () => string;
+	/** Log every request (GMP_LOG_LEVEL=debug). */
+	debug?: boolean;
 };
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'DELETE']);
@@ -87,6 +89,14 @@ export function omitNulls(value: unknown): unknown {
 function send(res: ServerResponse, status: number, requestId: string, reply: Reply): void {
 	if (res.headersSent) {
 		res.end();
+		return;
+	}
+
+	if (reply.stream === undefined && reply.text === undefined && reply.headers === undefined) {
+		// The common case, in one call: a JSON body.
+		const body = JSON.stringify(status < 300 ? omitNulls(reply.json ?? {}) : reply.json);
+		res.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': requestId});
+		res.end(body);
 		return;
 	}
 
@@ -126,23 +136,28 @@ function requestIdOf(req: IncomingMessage): string {
 		return given;
 	}
 
-	return crypto.randomBytes(8).toString('hex');
+	return randomBase62(16);
 }
 
 /** Reads the body, enforcing the size cap while streaming (a missing Content-Length cannot dodge it). */
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-	const chunks: Buffer[] = [];
-	let size = 0;
-	for await (const chunk of req as AsyncIterable<Buffer>) {
-		size += chunk.length;
-		if (size > max) {
-			throw new AppError('Request body too large', {status: 413, exitCode: 1});
-		}
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = [];
+		let size = 0;
+		req.on('data', (chunk: Buffer) => {
+			size += chunk.length;
+			if (size > max) {
+				req.removeAllListeners('data');
+				req.resume();
+				reject(new AppError('Request body too large', {status: 413, exitCode: 1}));
+				return;
+			}
 
-		chunks.push(chunk);
-	}
-
-	return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+			chunks.push(chunk);
+		});
+		req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+		req.once('error', reject);
+	});
 }
 
 function parseJson(raw: Buffer): unknown {
@@ -254,7 +269,9 @@ export function createHttpServer(options: HttpOptions): http.Server {
 					sendError(res, requestId, 500, 'Internal Server Error');
 				}
 			} finally {
-				log.debug(`${requestId} ${req.method} ${route.path} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+				if (options.debug) {
+					log.debug(`${requestId} ${req.method} ${route.path} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+				}
 			}
 		};
 

@@ -1,4 +1,4 @@
-import {sha256Hex, tokensEqual} from '../../shared/crypto.js';
+import {digestsEqual, sha256} from '../../shared/crypto.js';
 import {forbidden, unauthorized, usageError} from '../../shared/errors.js';
 import type {Store} from '../../shared/db/store.js';
 import type {Principal} from '../../shared/principal.js';
@@ -14,21 +14,51 @@ export type RouteClass = 'public' | 'auth' | 'tenant' | 'admin';
 export class Authenticator {
 	#storedRaw: string | undefined;
 	#adminToken: string | undefined;
+	#adminDigest: Buffer | undefined;
+	#seen = '';
+	#checkedAt = 0;
 
 	constructor(private readonly store: Store, private readonly envToken: string | undefined) {}
 
-	adminToken(): string | undefined {
+	/**
+	 * The admin token, re-read from the store when it may have changed: this connection wrote a setting
+	 * (generation), or another connection (the CLI) committed (data_version, looked at when `fresh` is
+	 * asked for, else at most every 100 ms).
+	 */
+	adminToken(fresh = false): string | undefined {
 		if (this.envToken) {
 			return this.envToken;
 		}
 
-		const raw = this.store.config.getRaw('api_token');
-		if (raw !== this.#storedRaw) {
-			this.#storedRaw = raw;
-			this.#adminToken = raw === undefined ? undefined : this.store.config.getSecret('api_token');
+		const {config} = this.store;
+		const now = Date.now();
+		if (!fresh && now - this.#checkedAt < 100 && this.#seen.endsWith(`:${config.generation}`)) {
+			return this.#adminToken;
+		}
+
+		this.#checkedAt = now;
+		const seen = `${config.dataVersion()}:${config.generation}`;
+		if (seen !== this.#seen) {
+			this.#seen = seen;
+			const raw = config.getRaw('api_token');
+			if (raw !== this.#storedRaw) {
+				this.#storedRaw = raw;
+				this.#adminToken = raw === undefined ? undefined : config.getSecret('api_token');
+				this.#adminDigest = undefined;
+			}
 		}
 
 		return this.#adminToken;
+	}
+
+	#isAdmin(presentedDigest: Buffer, fresh = false): boolean {
+		const token = this.adminToken(fresh);
+		if (token === undefined) {
+			return false;
+		}
+
+		this.#adminDigest ??= sha256(token);
+		return digestsEqual(presentedDigest, this.#adminDigest);
 	}
 
 	identify(token: string | undefined): Principal | undefined {
@@ -36,12 +66,19 @@ export class Authenticator {
 			return undefined;
 		}
 
-		const admin = this.adminToken();
-		if (admin !== undefined && tokensEqual(token, admin)) {
+		// Compared by digest in constant time; the same digest finds a tenant key.
+		const digest = sha256(token);
+		if (this.#isAdmin(digest)) {
 			return {kind: 'admin'};
 		}
 
-		const tenant = this.store.tenants.findByApiKeyHash(sha256Hex(token));
+		// Not the admin token we know: maybe it was just rotated by another connection.
+		const known = this.#adminToken;
+		if (this.adminToken(true) !== known && this.#isAdmin(digest)) {
+			return {kind: 'admin'};
+		}
+
+		const tenant = this.store.tenants.findByApiKeyHash(digest.toString('hex'));
 		if (tenant && (tenant.api_key_expires_at === null || tenant.api_key_expires_at > epochSeconds(this.store.clock))) {
 			return {kind: 'tenant', tenantId: tenant.id};
 		}

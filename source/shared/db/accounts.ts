@@ -42,6 +42,7 @@ const COLUMNS = [
 /** `accounts`: SMTP accounts, keyed by (tenant_id, id). Passwords are encrypted here. */
 export class AccountsTable {
 	readonly #get: Database.Statement<[string, string], Row>;
+	readonly #flags: Database.Statement<[string, string], {is_pec_account: number}>;
 	readonly #list: Database.Statement<[string], Row>;
 	readonly #all: Database.Statement<[], Row>;
 	readonly #upsert: Database.Statement;
@@ -51,6 +52,7 @@ export class AccountsTable {
 
 	constructor(private readonly db: Database.Database, private readonly secrets: SecretBox | undefined) {
 		this.#get = db.prepare('SELECT * FROM accounts WHERE tenant_id = ? AND id = ?');
+		this.#flags = db.prepare('SELECT is_pec_account FROM accounts WHERE tenant_id = ? AND id = ?');
 		this.#list = db.prepare('SELECT * FROM accounts WHERE tenant_id = ? ORDER BY id');
 		this.#all = db.prepare('SELECT * FROM accounts ORDER BY tenant_id, id');
 		this.#upsert = db.prepare(`
@@ -65,6 +67,12 @@ export class AccountsTable {
 	get(tenantId: string, id: string): Account | undefined {
 		const row = this.#get.get(tenantId, id);
 		return row && this.#decode(row);
+	}
+
+	/** Whether the account exists and is a PEC account, without reading (decrypting) its credentials. */
+	flags(tenantId: string, id: string): {pec: boolean} | undefined {
+		const row = this.#flags.get(tenantId, id);
+		return row && {pec: row.is_pec_account === 1};
 	}
 
 	list(tenantId: string): Account[] {

@@ -87,8 +87,9 @@ export const migrations: Migration[] = [
 					updated_at TEXT NOT NULL,
 					UNIQUE (tenant_id, id)
 				);
-				CREATE INDEX messages_queue ON messages (smtp_ts, priority, created_at, pk);
-				CREATE INDEX messages_dispatch ON messages (tenant_id, account_id, smtp_ts, waiting, priority, created_at, pk);
+				-- One index serves the unprocessed queue (prefix smtp_ts IS NULL: counts and listings never scan
+				-- sent messages) and dispatch (ready messages of one account by priority, then arrival).
+				CREATE INDEX messages_queue ON messages (smtp_ts, tenant_id, account_id, waiting, priority, created_at, pk);
 				CREATE INDEX messages_waiting ON messages (deferred_ts) WHERE waiting = 1;
 				CREATE INDEX messages_leased ON messages (lease_expires_ts) WHERE lease_owner IS NOT NULL;
 
@@ -113,8 +114,10 @@ export const migrations: Migration[] = [
 				CREATE INDEX send_log_window ON send_log (tenant_id, account_id, ts);
 				CREATE INDEX send_log_ts ON send_log (ts);
 
+				-- Plain rowid ids (no AUTOINCREMENT, which rewrites sqlite_sequence on every insert): the log is only
+				-- pruned from its old end, so ids are never reused in practice.
 				CREATE TABLE command_log (
-					id INTEGER PRIMARY KEY AUTOINCREMENT,
+					id INTEGER PRIMARY KEY,
 					command_ts INTEGER NOT NULL,
 					endpoint TEXT NOT NULL,
 					tenant_id TEXT,

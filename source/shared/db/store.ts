@@ -13,6 +13,7 @@ import {CommandLogTable} from './command-log.js';
 import {SendLogTable} from './send-log.js';
 import {LargeFilesTable} from './large-files.js';
 import {EventsTable} from './events.js';
+import {GroupCommit} from './group-commit.js';
 
 /**
  * The instance store: one database connection and one module per table. Table modules prepare their
@@ -20,6 +21,7 @@ import {EventsTable} from './events.js';
  */
 export class Store {
 	readonly #tables = new Map<string, unknown>();
+	#groupCommit: GroupCommit | undefined;
 
 	constructor(
 		readonly db: Database.Database,
@@ -63,9 +65,33 @@ export class Store {
 		return this.table('events', () => new EventsTable(this.db));
 	}
 
-	/** Runs `fn` in one write transaction (BEGIN IMMEDIATE). */
+	/**
+	 * Runs `fn` in one write transaction (BEGIN IMMEDIATE). Inside an open transaction (a group-commit
+	 * job, which has its own savepoint) it simply runs.
+	 */
 	transaction<T>(fn: () => T): T {
-		return this.db.transaction(fn).immediate();
+		return this.db.inTransaction ? fn() : this.db.transaction(fn).immediate();
+	}
+
+	/** The daemon turns on group commit; without it (the CLI) `write` commits each call on its own. */
+	enableGroupCommit(): GroupCommit {
+		this.#groupCommit ??= new GroupCommit(this.db);
+		return this.#groupCommit;
+	}
+
+	/**
+	 * A durable write: resolves once committed and on disk (shared with concurrent writes when group
+	 * commit is on). `weight` is roughly how many rows it writes.
+	 */
+	async write<T>(fn: () => T, weight = 1): Promise<T> {
+		return this.#groupCommit ? this.#groupCommit.run(fn, weight) : this.transaction(fn);
+	}
+
+	/** Waits until every acknowledged write is on disk, then closes. */
+	async closeDurably(): Promise<void> {
+		await this.#groupCommit?.drain();
+		this.#groupCommit?.close();
+		this.close();
 	}
 
 	close(): void {

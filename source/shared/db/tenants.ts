@@ -58,6 +58,8 @@ export class TenantsTable {
 	readonly #setKey: Database.Statement<[string | null, string, string]>;
 	readonly #setSuspended: Database.Statement<[string | null, string, string]>;
 	readonly #exists: Database.Statement<[string], {id: string}>;
+	readonly #clearBackoff: Database.Statement<[]>;
+	readonly #forceSync: Database.Statement<[string]>;
 
 	constructor(private readonly db: Database.Database, private readonly secrets: SecretBox | undefined) {
 		this.#byKey = db.prepare('SELECT id, api_key_expires_at FROM tenants WHERE api_key_hash = ?');
@@ -72,6 +74,8 @@ export class TenantsTable {
 		this.#setKey = db.prepare('UPDATE tenants SET api_key_hash = ?, api_key_expires_at = NULL, updated_at = ? WHERE id = ?');
 		this.#setSuspended = db.prepare('UPDATE tenants SET suspended_batches = ?, updated_at = ? WHERE id = ?');
 		this.#exists = db.prepare('SELECT id FROM tenants WHERE id = ?');
+		this.#clearBackoff = db.prepare('UPDATE tenants SET sync_retry_ts = NULL WHERE sync_retry_ts IS NOT NULL');
+		this.#forceSync = db.prepare('UPDATE tenants SET sync_retry_ts = NULL, sync_dnd_until = NULL, sync_force = 1 WHERE id = ?');
 	}
 
 	findByApiKeyHash(hash: string): TenantKeyRow | undefined {
@@ -110,6 +114,16 @@ export class TenantsTable {
 
 	setSuspendedBatches(id: string, value: string | null, now: string): void {
 		this.#setSuspended.run(value, now, id);
+	}
+
+	/** run-now: every tenant may be reported to at once. */
+	clearBackoff(): void {
+		this.#clearBackoff.run();
+	}
+
+	/** run-now for one tenant: no backoff, no do-not-disturb, one sync POST in the next cycle. */
+	forceSync(id: string): void {
+		this.#forceSync.run(id);
 	}
 
 	#encode(config: TenantConfig): Record<string, unknown> {

@@ -2,6 +2,7 @@ import {epochSeconds} from '../clock.js';
 import type {Store} from '../db/store.js';
 import {isAppError} from '../errors.js';
 import {redact} from '../redact.js';
+import type {WithAfterRollback} from '../db/group-commit.js';
 
 /**
  * What a command may need to tell the running daemon. REST passes the daemon's bus; the CLI pokes the
@@ -23,15 +24,27 @@ export type OpContext = {store: Store; effects?: Effects};
  * status 200 when it succeeded, 400 when the command itself refused; invalid input (422) and
  * authorization failures never reach here.
  */
-export function recorded<T>(store: Store, entry: {endpoint: string; tenantId: string | null; payload: unknown}, run: () => T): T {
+export function recorded<T>(
+	store: Store,
+	entry: {endpoint: string; tenantId: string | null; payload: unknown; redacted?: boolean},
+	run: () => T,
+	statusOf: (result: T) => number = () => 200,
+): T {
 	const ts = epochSeconds(store.clock);
+	const payload = entry.redacted ? entry.payload : redact(entry.payload);
 	try {
 		const result = run();
-		store.commandLog.insert({ts, endpoint: entry.endpoint, tenantId: entry.tenantId, payload: redact(entry.payload), status: 200, response: redact(result)});
+		store.commandLog.insert({ts, endpoint: entry.endpoint, tenantId: entry.tenantId, payload, status: statusOf(result), response: redact(result)});
 		return result;
 	} catch (error) {
 		if (isAppError(error) && error.status === 400) {
-			store.commandLog.insert({ts, endpoint: entry.endpoint, tenantId: entry.tenantId, payload: redact(entry.payload), status: 400, response: {detail: error.detail}});
+			const log = () => store.commandLog.insert({ts, endpoint: entry.endpoint, tenantId: entry.tenantId, payload, status: 400, response: {detail: error.detail}});
+			if (store.db.inTransaction) {
+				// Inside a group commit the refused job's savepoint is rolled back: log it after that.
+				(error as WithAfterRollback).afterRollback = log;
+			} else {
+				log();
+			}
 		}
 
 		throw error;

@@ -3,11 +3,12 @@ import {route, type Route} from '../app.js';
 import {openApiDocument} from '../openapi.js';
 import {accountRoutes} from './accounts.js';
 import {instanceRoutes} from './instance.js';
+import {messageRoutes} from './messages.js';
 import {systemRoutes} from './system.js';
 import {tenantRoutes} from './tenants.js';
 
 export function allRoutes(daemon: Daemon): Route[] {
-	const routes: Route[] = [...systemRoutes(daemon), ...tenantRoutes(daemon), ...accountRoutes(daemon), ...instanceRoutes(daemon)];
+	const routes: Route[] = [...systemRoutes(daemon), ...tenantRoutes(daemon), ...accountRoutes(daemon), ...messageRoutes(daemon), ...instanceRoutes(daemon)];
 	let document: Record<string, unknown> | undefined;
 	routes.push(
 		route({

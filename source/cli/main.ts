@@ -25,6 +25,7 @@ const INSTANCE: Record<string, ScopedHandler<InstanceScope>> = {
 	info: async (paths, argv) => (await import('./commands/instance.js')).info(paths, argv),
 	token: async (paths, argv) => (await import('./commands/instance.js')).token(paths, argv),
 	logs: async (paths, argv) => (await import('./commands/instance.js')).logs(paths, argv),
+	stats: async (paths, argv) => (await import('./commands/instance.js')).stats(paths, argv),
 	tenants: async (paths, argv) => (await import('./commands/tenants.js')).tenants(paths, argv),
 	config: async (paths, argv) => (await import('./commands/config.js')).config(paths, argv),
 	'command-log': async (paths, argv) => (await import('./commands/command-log.js')).commandLog(paths, argv),
@@ -35,6 +36,11 @@ type TenantScope = {paths: InstanceScope; tenantId: string};
 const TENANT: Record<string, ScopedHandler<TenantScope>> = {
 	info: async (scope, argv) => (await import('./commands/tenant.js')).info(scope, argv),
 	accounts: async (scope, argv) => (await import('./commands/accounts.js')).accounts(scope, argv),
+	messages: async (scope, argv) => (await import('./commands/messages.js')).messages(scope, argv),
+	send: async (scope, argv) => (await import('./commands/messages.js')).send(scope, argv),
+	suspend: async (scope, argv) => (await import('./commands/messages.js')).pause(scope, argv, false),
+	activate: async (scope, argv) => (await import('./commands/messages.js')).pause(scope, argv, true),
+	'run-now': async (scope, argv) => (await import('./commands/messages.js')).wake(scope, argv),
 };
 
 export const GLOBAL_HELP = `mail-proxy ${version} — per-user email delivery proxy
@@ -57,6 +63,7 @@ Instance commands (mail-proxy <instance> ...)
   info [--json] [--show-token]        paths, address, status, admin token
   token [--regenerate]                print (or replace) the admin token
   logs [-f] [-n N]                    show / follow the daemon log
+  stats [--json]                      tenants, accounts, messages by status
   tenants list|show|add|update|delete tenants (add prints the tenant API key once)
   config show|set                     instance settings (retries, attachment dir)
   command-log list|export|purge       audit log of state-changing commands
@@ -64,6 +71,10 @@ Instance commands (mail-proxy <instance> ...)
 Tenant commands (mail-proxy <instance> <tenant> ...)
   info [--json]                       tenant details, accounts, report state
   accounts list|show|add|delete       SMTP accounts (passwords never printed)
+  messages list|show|delete           the queue (--status, --json, --csv)
+  send <file.eml> [--account A]       enqueue an RFC 822 file as is; prints the message id
+  suspend|activate [--batch CODE]     pause / resume sending (all or one batch)
+  run-now                             wake dispatch and reporting now
 
 Run \`mail-proxy <command> --help\` for details, \`man mail-proxy\` for everything.
 Instances live in $MAIL_PROXY_HOME (default ~/.mail-proxy).`;
@@ -74,6 +85,7 @@ Instance commands
   info [--json] [--show-token]
   token [--regenerate]
   logs [-f] [-n N]
+  stats [--json]
   tenants list|show|add|update|delete
   config show|set
   command-log list|export|purge

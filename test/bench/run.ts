@@ -4,11 +4,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import {enqueueBench} from './enqueue.js';
 import {lifecycleBench} from './lifecycle.js';
 import type {Row} from './util.js';
 
 const sections: Record<string, () => Promise<Row[]>> = {
 	lifecycle: lifecycleBench,
+	enqueue: async () => enqueueBench({queued: Number(process.env['BENCH_QUEUED'] ?? 1_000_000)}),
 };
 
 const wanted = process.argv.slice(2);

@@ -23,6 +23,13 @@ const ROUTES: Case[] = [
 	{method: 'POST', path: '/instance/reload-bounce', cls: 'admin'},
 	{method: 'GET', path: '/command-log', cls: 'admin'},
 	{method: 'GET', path: '/command-log/export', cls: 'admin'},
+	{method: 'POST', path: '/commands/add-messages', cls: 'tenant', body: {messages: [{id: 'm1', tenant_id: 'B', account_id: 'b-smtp', from: 'a@b.example', to: ['c@d.example'], subject: 's'}]}},
+	{method: 'GET', path: '/messages?tenant_id=B', cls: 'tenant'},
+	{method: 'POST', path: '/commands/delete-messages?tenant_id=B', cls: 'tenant', body: {ids: ['b-1']}},
+	{method: 'POST', path: '/commands/cleanup-messages?tenant_id=B', cls: 'tenant', body: {older_than_seconds: 0}},
+	{method: 'POST', path: '/commands/suspend?tenant_id=B', cls: 'tenant'},
+	{method: 'POST', path: '/commands/activate?tenant_id=B', cls: 'tenant'},
+	{method: 'POST', path: '/commands/run-now?tenant_id=B', cls: 'tenant'},
 ];
 
 async function setup(t: Parameters<typeof startInstance>[0]): Promise<{instance: Instance; keyA: string; keyB: string}> {
@@ -31,6 +38,7 @@ async function setup(t: Parameters<typeof startInstance>[0]): Promise<{instance:
 	const b = await instance.request('POST', '/tenant', {body: {id: 'B'}});
 	await instance.request('POST', '/account', {body: {id: 'a-smtp', tenant_id: 'A', host: 'a.example', port: 25}});
 	await instance.request('POST', '/account', {body: {id: 'b-smtp', tenant_id: 'B', host: 'b.example', port: 25, password: 'b-password'}});
+	await instance.request('POST', '/commands/add-messages', {body: {messages: [{id: 'b-1', tenant_id: 'B', account_id: 'b-smtp', from: 'a@b.example', to: 'c@d.example', subject: 'hello'}]}});
 	return {instance, keyA: a.body.api_key, keyB: b.body.api_key};
 }
 
@@ -65,7 +73,7 @@ test('every route: no token, a wrong token, A’s key on B’s data and a tenant
 
 test('a tenant key naming a tenant that does not exist is refused as out of scope, not as missing', async t => {
 	const {instance, keyA} = await setup(t);
-	for (const path of ['/tenant/ghost', '/accounts?tenant_id=ghost']) {
+	for (const path of ['/tenant/ghost', '/accounts?tenant_id=ghost', '/messages?tenant_id=ghost']) {
 		const response = await instance.request('GET', path, {token: keyA});
 		t.is(response.status, 401, path);
 		t.deepEqual(response.body, {detail: 'Token not authorized for this tenant'});

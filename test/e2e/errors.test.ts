@@ -84,7 +84,7 @@ test('unknown routes are 404, wrong methods 405, every response carries X-Reques
 	const wrongMethod = await instance.request('PATCH', '/tenants');
 	t.is(wrongMethod.status, 405);
 	t.deepEqual(wrongMethod.body, {detail: 'Method Not Allowed'});
-	t.regex(missing.headers.get('x-request-id') ?? '', /^[\da-f]{16}$/);
+	t.regex(missing.headers.get('x-request-id') ?? '', /^[\dA-Za-z]{16}$/);
 	const echoed = await instance.request('GET', '/health', {headers: {'X-Request-Id': 'trace-42'}});
 	t.is(echoed.headers.get('x-request-id'), 'trace-42');
 });

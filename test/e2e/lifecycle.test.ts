@@ -49,8 +49,8 @@ test('first start creates the instance: 0700 directory, 0600 key, WAL database w
 
 test('without --port the first free port >= 8000 not stored by another instance is used, and kept across restarts', async t => {
 	const home = tempHome(t);
-	const a = await startInstance(t, {home, name: 'a'});
-	const b = await startInstance(t, {home, name: 'b'});
+	const a = await startInstance(t, {home, name: 'a', probePort: true});
+	const b = await startInstance(t, {home, name: 'b', probePort: true});
 	const portA = Number(new URL(a.url).port);
 	const portB = Number(new URL(b.url).port);
 	t.true(portA >= 8000);
@@ -58,7 +58,7 @@ test('without --port the first free port >= 8000 not stored by another instance 
 	t.not(portB, portA);
 	t.is((await a.cli(['stop', 'a'])).exitCode, 0);
 	// a is stopped, its port is free, but it is still a's: a third instance must not take it.
-	const c = await startInstance(t, {home, name: 'c'});
+	const c = await startInstance(t, {home, name: 'c', probePort: true});
 	t.not(Number(new URL(c.url).port), portA);
 	const restarted = await cli(home, ['start', 'a', '--json']);
 	t.is(JSON.parse(restarted.stdout).url, a.url);

@@ -2,7 +2,7 @@ import type {ExecutionContext} from 'ava';
 import {instancePaths, type InstancePaths} from '../../source/shared/paths.js';
 import {readPidfile} from '../../source/shared/pidfile.js';
 import {cli, type CliResult} from './cli.js';
-import {tempHome} from './home.js';
+import {freePort, tempHome} from './home.js';
 
 export type Instance = {
 	home: string;
@@ -18,11 +18,17 @@ export type Instance = {
 };
 
 /** Starts a real detached daemon under a temporary home (killed in teardown). */
-export async function startInstance(t: ExecutionContext, options: {home?: string; name?: string; env?: Record<string, string>; args?: string[]} = {}): Promise<Instance> {
+export async function startInstance(
+	t: ExecutionContext,
+	options: {home?: string; name?: string; env?: Record<string, string>; args?: string[]; probePort?: boolean} = {},
+): Promise<Instance> {
 	const home = options.home ?? tempHome(t);
 	const name = options.name ?? 'test';
 	const env = options.env ?? {};
-	const started = await cli(home, ['start', name, '--json', ...(options.args ?? [])], {env});
+	// Tests run in parallel under different homes, which cannot see each other's stored ports: each
+	// instance gets a port from the OS unless the test is about port probing.
+	const port = options.probePort || options.args?.includes('--port') ? [] : ['--port', String(await freePort())];
+	const started = await cli(home, ['start', name, '--json', ...port, ...(options.args ?? [])], {env});
 	if (started.exitCode !== 0) {
 		throw new Error(`start failed (${started.exitCode}): ${started.stderr}`);
 	}

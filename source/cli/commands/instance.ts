@@ -5,6 +5,7 @@ import {readAdminToken, regenerateAdminToken} from '../../shared/operations/admi
 import type {InstancePaths} from '../../shared/paths.js';
 import {parse} from '../args.js';
 import {withStore} from '../instance.js';
+import {cliContext} from '../ops.js';
 import {paint, printFields, printJson} from '../output.js';
 import {summarize} from './global.js';
 
@@ -58,7 +59,18 @@ export async function token(paths: InstancePaths, argv: string[]): Promise<numbe
 		help: 'mail-proxy <instance> token [--regenerate]\n\nPrints the admin token. --regenerate replaces it (the running daemon accepts only the new one at once).',
 		flags: {regenerate: {type: 'boolean'}},
 	});
-	const value = await withStore(paths, store => (flags.regenerate ? regenerateAdminToken(store) : readAdminToken(store)));
+	const value = await withStore(paths, async store => {
+		if (!flags.regenerate) {
+			return readAdminToken(store);
+		}
+
+		const fresh = regenerateAdminToken(store);
+		// The running daemon re-reads the token when it sees one it does not know: show it the new one.
+		const context = cliContext(paths, store);
+		context.effects?.runNow?.();
+		await context.flush();
+		return fresh;
+	});
 	process.stdout.write(`${value ?? ''}\n`);
 	if (process.env['GMP_API_TOKEN'] && process.stderr.isTTY) {
 		process.stderr.write(paint('yellow', 'note: GMP_API_TOKEN is set in this environment; a daemon started with it accepts only that token\n', process.stderr));
@@ -146,5 +158,30 @@ export async function logs(paths: InstancePaths, argv: string[]): Promise<number
 		}
 	}
 
+	return 0;
+}
+
+export async function stats(paths: InstancePaths, argv: string[]): Promise<number> {
+	const {flags} = parse(argv, {help: 'mail-proxy <instance> stats [--json]\n\nTenants, accounts and messages by status.', flags: {json: {type: 'boolean'}}});
+	const {instanceStats} = await import('../../shared/operations/queue.js');
+	const result = await withStore(paths, store => instanceStats(store));
+	if (flags.json) {
+		printJson(result);
+		return 0;
+	}
+
+	const m = result.messages;
+	printFields([
+		['tenants', result.tenants],
+		['accounts', result.accounts],
+		['messages', m.total],
+		['  pending', m.pending],
+		['  deferred', m.deferred],
+		['  suspended', m.suspended],
+		['  sending', m.sending],
+		['  sent', m.sent],
+		['  error', m.error],
+		['  bounced', m.bounced],
+	]);
 	return 0;
 }

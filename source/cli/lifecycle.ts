@@ -64,7 +64,7 @@ export async function startDetached(paths: InstancePaths, options: StartOptions)
 	// execa's types list only small literal descriptors; any open fd works at run time.
 	const logFd = fs.openSync(paths.log, 'a', 0o600) as 3;
 	const {execa} = await import('execa');
-	const child = execa(process.execPath, [supervisorScript.pathname, paths.name, paths.home], {
+	const child = execa(process.execPath, ['--max-semi-space-size=1', supervisorScript.pathname, paths.name, paths.home], {
 		detached: true,
 		ipc: true,
 		stdio: ['ignore', logFd, logFd],
@@ -116,7 +116,7 @@ export async function startDetached(paths: InstancePaths, options: StartOptions)
 export async function runForeground(paths: InstancePaths, options: StartOptions): Promise<number> {
 	fs.mkdirSync(paths.logs, {recursive: true, mode: 0o700});
 	const {execa} = await import('execa');
-	const child = execa(process.execPath, [supervisorScript.pathname, paths.name, paths.home], {
+	const child = execa(process.execPath, ['--max-semi-space-size=1', supervisorScript.pathname, paths.name, paths.home], {
 		stdio: 'inherit',
 		ipc: true,
 		reject: false,

@@ -9,16 +9,17 @@ import {runningUrl} from './instance.js';
 
 /**
  * The CLI's operation context: the store opened directly, and effects that poke the running daemon
- * after the command when waiting for its next poll would be noticeable (new messages, run-now, bounce
- * reload). Account and tenant changes need no poke: the daemon re-reads them on its next cycle.
+ * after the command: a plain wake for new or resumed messages (test mode ignores it), run-now only for
+ * the run-now command, a bounce reload for bounce settings.
  */
 export function cliContext(paths: InstancePaths, store: Store): OpContext & {flush(): Promise<void>} {
-	const tenants = new Set<string | undefined>();
-	const poke = (tenantId?: string) => tenants.add(tenantId);
+	const runNow = new Set<string | undefined>();
+	let wake = false;
 	let reloadBounce = false;
 	const effects: Effects = {
-		messagesReady: () => poke(),
-		runNow: tenantId => poke(tenantId),
+		messagesReady: () => (wake = true),
+		tenantsChanged: () => (wake = true),
+		runNow: tenantId => runNow.add(tenantId),
 		bounceConfigChanged: () => (reloadBounce = true),
 	};
 	return {
@@ -26,16 +27,17 @@ export function cliContext(paths: InstancePaths, store: Store): OpContext & {flu
 		effects,
 		async flush() {
 			const url = runningUrl(paths);
-			if (!url || (tenants.size === 0 && !reloadBounce)) {
+			if (!url || (runNow.size === 0 && !wake && !reloadBounce)) {
 				return;
 			}
 
 			const token = process.env['GMP_API_TOKEN'] ?? readAdminToken(store) ?? '';
 			const post = async (path: string) =>
 				fetch(`${url}${path}`, {method: 'POST', headers: {'X-API-Token': token}, signal: AbortSignal.timeout(2000)}).catch(() => undefined);
-			const targets = tenants.has(undefined) ? [undefined] : [...tenants];
+			const targets = runNow.has(undefined) ? [undefined] : [...runNow];
 			await Promise.all([
 				...targets.map(async tenantId => post(`/commands/run-now${tenantId ? `?tenant_id=${encodeURIComponent(tenantId)}` : ''}`)),
+				...(wake && runNow.size === 0 ? [post('/internal/wake')] : []),
 				...(reloadBounce ? [post('/instance/reload-bounce')] : []),
 			]);
 		},

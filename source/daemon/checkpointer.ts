@@ -13,7 +13,11 @@ export function checkpointer(daemon: Daemon, intervalMs = 250): Part {
 				return;
 			}
 
-			thread = new Worker(new URL('checkpoint-thread.js', import.meta.url), {workerData: {file, intervalMs}});
+			// A tiny isolate: it only runs PRAGMA wal_checkpoint.
+			thread = new Worker(new URL('checkpoint-thread.js', import.meta.url), {
+				workerData: {file, intervalMs},
+				resourceLimits: {maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, codeRangeSizeMb: 4},
+			});
 			thread.on('error', error => daemon.log.warn(`checkpointer: ${error.message}`));
 			thread.unref();
 		},

@@ -4,6 +4,7 @@ import type {Config} from '../shared/config.js';
 import type {Store} from '../shared/db/store.js';
 import type {InstancePaths} from '../shared/paths.js';
 import type {Logger} from './log.js';
+import type {Metrics} from './metrics.js';
 import type {Effects} from '../shared/operations/context.js';
 
 /**
@@ -18,6 +19,7 @@ import type {Effects} from '../shared/operations/context.js';
 export type DaemonEvents = {
 	'messages-ready': [];
 	'events-written': [];
+	'reports-acknowledged': [];
 	'run-now': [tenantId: string | undefined];
 	'accounts-changed': [tenantId: string, accountId: string | undefined];
 	'tenants-changed': [];
@@ -39,15 +41,21 @@ export type Daemon = {
 	/** The daemon's own base URL once listening. */
 	url: string;
 	effects: Effects;
+	metrics: Metrics;
 };
 
-/** Operation effects delivered through the bus (the REST front door). */
+/**
+ * Operation effects delivered through the bus (the REST front door). Operations may run inside a
+ * group-commit transaction: the events fire on the next turn of the event loop, after the commit, so
+ * no listener ever reads (or claims) rows that are not committed yet.
+ */
 export function busEffects(bus: Bus): Effects {
+	const later = (emit: () => void) => setImmediate(emit);
 	return {
-		messagesReady: () => bus.emit('messages-ready'),
-		accountsChanged: (tenantId, accountId) => bus.emit('accounts-changed', tenantId, accountId),
-		tenantsChanged: () => bus.emit('tenants-changed'),
-		runNow: tenantId => bus.emit('run-now', tenantId),
-		bounceConfigChanged: () => bus.emit('bounce-config-changed'),
+		messagesReady: () => later(() => bus.emit('messages-ready')),
+		accountsChanged: (tenantId, accountId) => later(() => bus.emit('accounts-changed', tenantId, accountId)),
+		tenantsChanged: () => later(() => bus.emit('tenants-changed')),
+		runNow: tenantId => later(() => bus.emit('run-now', tenantId)),
+		bounceConfigChanged: () => later(() => bus.emit('bounce-config-changed')),
 	};
 }

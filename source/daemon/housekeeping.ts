@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import {epochSeconds} from '../shared/clock.js';
 import {errorMessage} from '../shared/errors.js';
 import type {Daemon} from './context.js';
@@ -6,6 +7,21 @@ import type {Part} from './worker.js';
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const SEND_LOG_KEEP_SECONDS = 48 * 3600;
+const TRIM_EVERY_MS = 15_000;
+const TRIM_SLACK_BYTES = 32 * 1024 * 1024;
+
+/**
+ * After a burst (a large enqueue, a delivery run) V8 keeps its grown heap. When more than 32 MiB of it
+ * is free, a full collection compacts it and returns the pages to the OS, so the daemon's memory
+ * follows its load. Needs --expose-gc (the supervisor starts the worker with it).
+ */
+function trimMemory(): void {
+	const gc = (globalThis as {gc?: (options?: {type: string}) => void}).gc;
+	const heap = v8.getHeapStatistics();
+	if (gc && heap.total_heap_size - heap.used_heap_size > TRIM_SLACK_BYTES) {
+		gc({type: 'major'});
+	}
+}
 
 /**
  * Periodic jobs of engine §14: report retention (only fully acknowledged messages, after the retention
@@ -15,6 +31,7 @@ const SEND_LOG_KEEP_SECONDS = 48 * 3600;
 export function housekeeping(daemon: Daemon): Part {
 	const {store, config, log, bus} = daemon;
 	let timer: NodeJS.Timeout | undefined;
+	let trim: NodeJS.Timeout | undefined;
 	let lastRetention = 0;
 	let lastHourly = 0;
 
@@ -50,6 +67,8 @@ export function housekeeping(daemon: Daemon): Part {
 		name: 'housekeeping',
 		start() {
 			bus.on('run-now', onRunNow);
+			trim = setInterval(trimMemory, TRIM_EVERY_MS);
+			trim.unref();
 			if (!config.testMode) {
 				timer = setInterval(() => void runJobs(false), MINUTE);
 				timer.unref();
@@ -59,6 +78,7 @@ export function housekeeping(daemon: Daemon): Part {
 		async stop() {
 			bus.off('run-now', onRunNow);
 			clearInterval(timer);
+			clearInterval(trim);
 		},
 	};
 }

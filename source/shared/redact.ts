@@ -2,36 +2,29 @@ import {MASK} from './schemas/common.js';
 
 const SECRET_KEYS = new Set(['password', 'imap_password', 'client_signing_secret', 'api_token', 'bounce_imap_password', 'token', 'api_key']);
 
+/** Command-log payloads (engine §17): secrets become `***`, base64 attachment data over 1 KiB a summary. */
 function isInlineData(attachment: Record<string, unknown>, path: string): boolean {
 	return attachment['fetch_mode'] === 'base64' || (attachment['fetch_mode'] === undefined && path.startsWith('base64:'));
 }
 
 /**
- * A copy of a command payload safe to store in the command log (engine §17): secrets become `***`,
- * base64 attachment data over 1 KiB becomes `base64:<redacted N bytes>`.
+ * The redacted JSON text of a payload in one pass (no intermediate copy): what the command log stores.
+ * `rewrite` replaces the values of the named keys (e.g. message bodies summarized).
  */
-export function redact(value: unknown, rewrite?: Record<string, (value: unknown) => unknown>): unknown {
-	if (Array.isArray(value)) {
-		return value.map(item => redact(item, rewrite));
-	}
-
-	if (value === null || typeof value !== 'object') {
-		return value;
-	}
-
-	const record = value as Record<string, unknown>;
-	const out: Record<string, unknown> = {};
-	for (const [name, item] of Object.entries(record)) {
-		if (SECRET_KEYS.has(name) && item !== null && item !== undefined && item !== '') {
-			out[name] = MASK;
-		} else if (name === 'storage_path' && typeof item === 'string' && item.length > 1024 && isInlineData(record, item)) {
-			out[name] = `base64:<redacted ${Buffer.byteLength(item.replace(/^base64:/, ''))} bytes>`;
-		} else if (rewrite?.[name]) {
-			out[name] = rewrite[name](item);
-		} else {
-			out[name] = redact(item, rewrite);
+export function redactedJson(value: unknown, rewrite?: Record<string, (value: unknown) => unknown>): string {
+	return JSON.stringify(value, function (this: Record<string, unknown>, key: string, item: unknown) {
+		if (key === '') {
+			return item;
 		}
-	}
 
-	return out;
+		if (SECRET_KEYS.has(key) && item !== null && item !== undefined && item !== '') {
+			return MASK;
+		}
+
+		if (key === 'storage_path' && typeof item === 'string' && item.length > 1024 && isInlineData(this, item)) {
+			return `base64:<redacted ${Buffer.byteLength(item.replace(/^base64:/, ''))} bytes>`;
+		}
+
+		return rewrite?.[key] ? rewrite[key](item) : item;
+	}) ?? 'null';
 }

@@ -67,7 +67,7 @@ export async function token(paths: InstancePaths, argv: string[]): Promise<numbe
 		const fresh = regenerateAdminToken(store);
 		// The running daemon re-reads the token when it sees one it does not know: show it the new one.
 		const context = cliContext(paths, store);
-		context.effects?.runNow?.();
+		context.effects?.messagesReady?.();
 		await context.flush();
 		return fresh;
 	});

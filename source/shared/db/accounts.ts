@@ -43,6 +43,7 @@ const COLUMNS = [
 export class AccountsTable {
 	readonly #get: Database.Statement<[string, string], Row>;
 	readonly #flags: Database.Statement<[string, string], {is_pec_account: number}>;
+	readonly #dispatchList: Database.Statement<[], {tenant_id: string; id: string; batch_size: number | null}>;
 	readonly #list: Database.Statement<[string], Row>;
 	readonly #all: Database.Statement<[], Row>;
 	readonly #upsert: Database.Statement;
@@ -53,6 +54,7 @@ export class AccountsTable {
 	constructor(private readonly db: Database.Database, private readonly secrets: SecretBox | undefined) {
 		this.#get = db.prepare('SELECT * FROM accounts WHERE tenant_id = ? AND id = ?');
 		this.#flags = db.prepare('SELECT is_pec_account FROM accounts WHERE tenant_id = ? AND id = ?');
+		this.#dispatchList = db.prepare('SELECT tenant_id, id, batch_size FROM accounts ORDER BY tenant_id, id');
 		this.#list = db.prepare('SELECT * FROM accounts WHERE tenant_id = ? ORDER BY id');
 		this.#all = db.prepare('SELECT * FROM accounts ORDER BY tenant_id, id');
 		this.#upsert = db.prepare(`
@@ -73,6 +75,11 @@ export class AccountsTable {
 	flags(tenantId: string, id: string): {pec: boolean} | undefined {
 		const row = this.#flags.get(tenantId, id);
 		return row && {pec: row.is_pec_account === 1};
+	}
+
+	/** Every account, just what a dispatch cycle needs (no credentials read). */
+	dispatchList(): Array<{tenant_id: string; id: string; batch_size: number | null}> {
+		return this.#dispatchList.all();
 	}
 
 	list(tenantId: string): Account[] {

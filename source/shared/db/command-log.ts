@@ -24,8 +24,9 @@ export class CommandLogTable {
 		this.#purge = db.prepare('DELETE FROM command_log WHERE command_ts < ?');
 	}
 
-	insert(entry: {ts: number; endpoint: string; tenantId: string | null; payload: unknown; status: number; response: unknown}): void {
-		this.#insert.run(entry.ts, entry.endpoint, entry.tenantId, JSON.stringify(entry.payload ?? null), entry.status, entry.response === undefined ? null : JSON.stringify(entry.response));
+	/** `payloadJson` and `responseJson` are already redacted JSON text. */
+	insert(entry: {ts: number; endpoint: string; tenantId: string | null; payloadJson: string; status: number; responseJson: string | null}): void {
+		this.#insert.run(entry.ts, entry.endpoint, entry.tenantId, entry.payloadJson, entry.status, entry.responseJson);
 	}
 
 	list(filter: CommandFilter, cap: number): CommandEntry[] {

@@ -53,6 +53,9 @@ const STATUS_SQL = `CASE
 	WHEN m.deferred_ts > @now THEN 'deferred'
 	ELSE 'pending' END`;
 
+/** A message claimed for sending. */
+export type ClaimedMessage = Pick<MessageRow, 'pk' | 'id' | 'tenant_id' | 'account_id' | 'priority' | 'payload' | 'batch_code' | 'retry_count' | 'is_pec' | 'created_at'>;
+
 export type ListFilter = {
 	tenantId: string;
 	activeOnly?: boolean;
@@ -77,6 +80,20 @@ export class MessagesTable {
 	readonly #pendingOfBatch: Database.Statement<[string, string], {n: number}>;
 	readonly #cleanup: Database.Statement<{tenant: string | null; threshold: number}>;
 	readonly #purgeUnreportable: Database.Statement<[number]>;
+	readonly #promote: Database.Statement<[number]>;
+	readonly #releaseAll: Database.Statement<[]>;
+	readonly #ready: Database.Statement<[string, string, number, string, number, number]>;
+	readonly #readyImmediate: Database.Statement<[string, string, number, string, number, number]>;
+	readonly #claim: Database.Statement<[string, number, string, number], ClaimedMessage>;
+	readonly #renew: Database.Statement<[number, string, string]>;
+	readonly #release: Database.Statement<[string, string]>;
+	readonly #sent: Database.Statement<[number, string, string]>;
+	readonly #error: Database.Statement<[number, string, string]>;
+	readonly #deferRetry: Database.Statement<[number, number, number, string, string]>;
+	readonly #deferLimit: Database.Statement<[number, number, number, string, string]>;
+	readonly #nextDue: Database.Statement<[], {ts: number | null}>;
+	readonly #nextLease: Database.Statement<[], {ts: number | null}>;
+	readonly #get: Database.Statement<[string], MessageRow>;
 
 	constructor(private readonly db: Database.Database) {
 		this.#countPending = db.prepare('SELECT count(*) AS n FROM messages WHERE smtp_ts IS NULL');
@@ -104,8 +121,98 @@ export class MessagesTable {
 			WHERE m.smtp_ts IS NOT NULL AND (@tenant IS NULL OR m.tenant_id = @tenant)
 			GROUP BY m.pk HAVING count(e.reported_ts) = count(*) AND max(e.reported_ts) < @threshold)`);
 		// Tenants with no report target: nothing will ever acknowledge their events.
+		this.#promote = db.prepare('UPDATE messages SET waiting = 0 WHERE waiting = 1 AND deferred_ts <= ?');
+		this.#releaseAll = db.prepare('UPDATE messages SET lease_owner = NULL, lease_expires_ts = NULL WHERE lease_owner IS NOT NULL');
+		const ready = `SELECT pk FROM messages
+			WHERE smtp_ts IS NULL AND tenant_id = ? AND account_id = ? AND waiting = 0 %LANE%
+				AND (lease_owner IS NULL OR lease_expires_ts <= ?)
+				AND (batch_code IS NULL OR batch_code NOT IN (SELECT value FROM json_each(?)))
+				AND (deferred_ts IS NULL OR deferred_ts <= ?)
+			ORDER BY priority, created_at, pk LIMIT ?`;
+		this.#ready = db.prepare(ready.replace('%LANE%', ''));
+		this.#readyImmediate = db.prepare(ready.replace('%LANE%', 'AND priority = 0'));
+		this.#claim = db.prepare(`UPDATE messages SET lease_owner = ?, lease_expires_ts = ?
+			WHERE pk IN (SELECT value FROM json_each(?)) AND smtp_ts IS NULL AND (lease_owner IS NULL OR lease_expires_ts <= ?)
+			RETURNING pk, id, tenant_id, account_id, priority, payload, batch_code, retry_count, is_pec, created_at`);
+		this.#renew = db.prepare('UPDATE messages SET lease_expires_ts = ? WHERE pk IN (SELECT value FROM json_each(?)) AND lease_owner = ?');
+		this.#release = db.prepare('UPDATE messages SET lease_owner = NULL, lease_expires_ts = NULL WHERE pk IN (SELECT value FROM json_each(?)) AND lease_owner = ?');
+		const outcome = (set: string) => db.prepare(`UPDATE messages SET ${set}, lease_owner = NULL, lease_expires_ts = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%S', 'now')
+			WHERE pk = ? AND smtp_ts IS NULL AND lease_owner = ?`);
+		this.#sent = outcome('smtp_ts = ?, waiting = 0');
+		this.#error = outcome('smtp_ts = ?, waiting = 0');
+		this.#deferRetry = db.prepare(`UPDATE messages SET deferred_ts = ?, waiting = (? > ?), retry_count = retry_count + 1, lease_owner = NULL, lease_expires_ts = NULL,
+			updated_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') WHERE pk = ? AND smtp_ts IS NULL AND lease_owner = ?`);
+		this.#deferLimit = db.prepare(`UPDATE messages SET deferred_ts = ?, waiting = (? > ?), lease_owner = NULL, lease_expires_ts = NULL,
+			updated_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') WHERE pk = ? AND smtp_ts IS NULL AND lease_owner = ?`);
+		this.#nextDue = db.prepare('SELECT min(deferred_ts) AS ts FROM messages WHERE waiting = 1');
+		this.#nextLease = db.prepare('SELECT min(lease_expires_ts) AS ts FROM messages WHERE lease_owner IS NOT NULL');
+		this.#get = db.prepare('SELECT * FROM messages WHERE pk = ?');
 		this.#purgeUnreportable = db.prepare(`DELETE FROM messages WHERE smtp_ts IS NOT NULL AND smtp_ts < ?
 			AND tenant_id IN (SELECT id FROM tenants WHERE client_base_url IS NULL OR client_base_url = '')`);
+	}
+
+	/** Scheduled or retried messages whose time has come become ready (dispatch index). */
+	promoteDue(now: number): number {
+		return this.#promote.run(now).changes;
+	}
+
+	/**
+	 * A worker that starts releases every lease left by earlier workers: the instance lock guarantees it
+	 * is the only one using this database, so they can only belong to a crashed predecessor.
+	 */
+	releaseAllLeases(): number {
+		return this.#releaseAll.run().changes;
+	}
+
+	/**
+	 * Up to `limit` ready messages of one account by priority, then arrival; `suspended` lists the
+	 * suspended batch codes (as JSON). `immediateOnly` restricts to the immediate lane.
+	 */
+	readyOf(tenantId: string, accountId: string, now: number, suspended: string[], limit: number, immediateOnly = false): string[] {
+		const statement = immediateOnly ? this.#readyImmediate : this.#ready;
+		return (statement.pluck().all(tenantId, accountId, now, JSON.stringify(suspended), now, limit) as string[]);
+	}
+
+	/** Claims free, unprocessed messages with a lease; returns only those actually claimed. */
+	claim(pks: string[], owner: string, leaseUntil: number, now: number): ClaimedMessage[] {
+		return this.#claim.all(owner, leaseUntil, JSON.stringify(pks), now);
+	}
+
+	renewLeases(pks: string[], owner: string, leaseUntil: number): void {
+		this.#renew.run(leaseUntil, JSON.stringify(pks), owner);
+	}
+
+	/** Releases leases of claimed messages not started (shutdown). */
+	releaseLeases(pks: string[], owner: string): void {
+		this.#release.run(JSON.stringify(pks), owner);
+	}
+
+	/** Outcome writes apply only if the row still exists unprocessed (it may have been deleted meanwhile). */
+	markSent(pk: string, now: number, owner: string): boolean {
+		return this.#sent.run(now, pk, owner).changes > 0;
+	}
+
+	markFailed(pk: string, now: number, owner: string): boolean {
+		return this.#error.run(now, pk, owner).changes > 0;
+	}
+
+	/** A temporary failure: retry at `until`, one more attempt counted. */
+	deferRetry(pk: string, until: number, now: number, owner: string): boolean {
+		return this.#deferRetry.run(until, until, now, pk, owner).changes > 0;
+	}
+
+	/** A rate-limit deferral: until the window boundary, no attempt counted. */
+	deferForLimit(pk: string, until: number, now: number, owner: string): boolean {
+		return this.#deferLimit.run(until, until, now, pk, owner).changes > 0;
+	}
+
+	/** The earliest time a waiting message becomes due, and the earliest lease expiry (timer wake-ups). */
+	nextWake(): {due: number | null; lease: number | null} {
+		return {due: this.#nextDue.get()!.ts, lease: this.#nextLease.get()!.ts};
+	}
+
+	get(pk: string): MessageRow | undefined {
+		return this.#get.get(pk);
 	}
 
 	countPending(): number {

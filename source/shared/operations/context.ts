@@ -1,7 +1,7 @@
 import {epochSeconds} from '../clock.js';
 import type {Store} from '../db/store.js';
 import {isAppError} from '../errors.js';
-import {redact} from '../redact.js';
+import {redactedJson} from '../redact.js';
 import type {WithAfterRollback} from '../db/group-commit.js';
 
 /**
@@ -26,19 +26,19 @@ export type OpContext = {store: Store; effects?: Effects};
  */
 export function recorded<T>(
 	store: Store,
-	entry: {endpoint: string; tenantId: string | null; payload: unknown; redacted?: boolean},
+	entry: {endpoint: string; tenantId: string | null; payload: unknown; rewrite?: Record<string, (value: unknown) => unknown>},
 	run: () => T,
 	statusOf: (result: T) => number = () => 200,
 ): T {
 	const ts = epochSeconds(store.clock);
-	const payload = entry.redacted ? entry.payload : redact(entry.payload);
+	const payloadJson = redactedJson(entry.payload, entry.rewrite);
 	try {
 		const result = run();
-		store.commandLog.insert({ts, endpoint: entry.endpoint, tenantId: entry.tenantId, payload, status: statusOf(result), response: redact(result)});
+		store.commandLog.insert({ts, endpoint: entry.endpoint, tenantId: entry.tenantId, payloadJson, status: statusOf(result), responseJson: redactedJson(result)});
 		return result;
 	} catch (error) {
 		if (isAppError(error) && error.status === 400) {
-			const log = () => store.commandLog.insert({ts, endpoint: entry.endpoint, tenantId: entry.tenantId, payload, status: 400, response: {detail: error.detail}});
+			const log = () => store.commandLog.insert({ts, endpoint: entry.endpoint, tenantId: entry.tenantId, payloadJson, status: 400, responseJson: redactedJson({detail: error.detail})});
 			if (store.db.inTransaction) {
 				// Inside a group commit the refused job's savepoint is rolled back: log it after that.
 				(error as WithAfterRollback).afterRollback = log;

@@ -8,7 +8,6 @@ import {addressEntries, hasLineBreak, headerNameProblem, InvalidAddress, parseAd
 import {MASK} from '../schemas/common.js';
 import type {EnqueuePayload, MessagePayload} from '../schemas/message.js';
 import {recorded, type OpContext} from './context.js';
-import {redact} from '../redact.js';
 
 export const MAX_BATCH = 1000;
 
@@ -299,12 +298,10 @@ export function storeMessages(store: Store, outcomes: Outcome[], isPec: (tenant:
 }
 
 /**
- * The command-log form of an add-messages payload: message bodies are summarized (the audit log records
- * who queued what for whom, not the content, which the messages table already holds).
+ * In the command log, add-messages bodies are summarized: the audit log records who queued what for
+ * whom, not the content, which the messages table already holds.
  */
-function auditPayload(payload: ScopedPayload): unknown {
-	return redact(payload, {body: body => (typeof body === 'string' && body.length > 0 ? `<${body.length} characters>` : body)});
-}
+const SUMMARIZE_BODY = {body: (body: unknown) => (typeof body === 'string' && body.length > 0 ? `<${body.length} characters>` : body)};
 
 /**
  * `POST /commands/add-messages` (rest-api §2.5). Tenant scope is settled by the caller: every message
@@ -316,7 +313,7 @@ export function enqueueMessages({store, effects}: OpContext, payload: ScopedPayl
 	const commonTenant = tenants.size === 1 ? [...tenants][0]! : null;
 	return recorded(
 		store,
-		{endpoint: 'addMessages', tenantId: commonTenant, payload: auditPayload(payload), redacted: true},
+		{endpoint: 'addMessages', tenantId: commonTenant, payload, rewrite: SUMMARIZE_BODY},
 		() => {
 			if (payload.messages.length > MAX_BATCH) {
 				throw refused(`Cannot enqueue more than ${MAX_BATCH} messages at once`, {error: `Cannot enqueue more than ${MAX_BATCH} messages at once`, rejected: null});

@@ -4,6 +4,27 @@ import type {Route} from '../app.js';
 
 export function systemRoutes(daemon: Daemon): Route[] {
 	return [
+		{
+			method: 'GET',
+			path: '/metrics',
+			class: 'public',
+			summary: 'Prometheus metrics (gmp_* series and process metrics)',
+			handler: async () => {
+				const {contentType, text} = await daemon.metrics.render();
+				return {text, headers: {'Content-Type': contentType}};
+			},
+		},
+		{
+			method: 'POST',
+			path: '/internal/wake',
+			class: 'admin',
+			summary: 'Addition used by the CLI after it changed the database: wake dispatch (not a run-now; test mode ignores it)',
+			handler: () => {
+				daemon.effects.messagesReady?.();
+				daemon.effects.tenantsChanged?.();
+				return {json: {ok: true}};
+			},
+		},
 		{method: 'GET', path: '/health', class: 'public', summary: 'Liveness: 200 once the listener and the database are up', handler: () => ({json: {status: 'ok'}})},
 		{
 			method: 'GET',

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import {deliveryBench} from './delivery.js';
 import {enqueueBench} from './enqueue.js';
 import {lifecycleBench} from './lifecycle.js';
 import type {Row} from './util.js';
@@ -11,6 +12,7 @@ import type {Row} from './util.js';
 const sections: Record<string, () => Promise<Row[]>> = {
 	lifecycle: lifecycleBench,
 	enqueue: async () => enqueueBench({queued: Number(process.env['BENCH_QUEUED'] ?? 1_000_000)}),
+	delivery: async () => deliveryBench({queued: Number(process.env['BENCH_QUEUED'] ?? 1_000_000)}),
 };
 
 const wanted = process.argv.slice(2);

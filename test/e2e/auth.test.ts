@@ -33,7 +33,8 @@ const ROUTES: Case[] = [
 ];
 
 async function setup(t: Parameters<typeof startInstance>[0]): Promise<{instance: Instance; keyA: string; keyB: string}> {
-	const instance = await startInstance(t);
+	// Test mode: nothing is dispatched, so the database changes only by the requests under test.
+	const instance = await startInstance(t, {env: {GMP_TEST_MODE: 'true'}});
 	const a = await instance.request('POST', '/tenant', {body: {id: 'A', rate_limits: {hourly: 10, daily: 100}}});
 	const b = await instance.request('POST', '/tenant', {body: {id: 'B'}});
 	await instance.request('POST', '/account', {body: {id: 'a-smtp', tenant_id: 'A', host: 'a.example', port: 25}});

@@ -263,8 +263,16 @@ test('start --foreground runs attached and stops cleanly on SIGTERM', async t =>
 	const child = execa(process.execPath, [BIN, 'start', 'fg', '--foreground', '--port', String(port)], {env: {MAIL_PROXY_HOME: home}, reject: false});
 	let output = '';
 	child.stdout!.on('data', chunk => (output += String(chunk)));
-	await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok, {what: 'foreground daemon'});
-	t.regex(output, /ready on/);
+	child.stderr!.on('data', chunk => (output += String(chunk)));
+	try {
+		await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok, {what: 'foreground daemon', timeoutMs: 20_000});
+		await waitFor(() => output.includes('ready on'), {what: 'the log on the terminal'});
+	} catch (error) {
+		t.log(output);
+		t.log(fs.existsSync(instancePaths('fg', home).log) ? fs.readFileSync(instancePaths('fg', home).log, 'utf8') : 'no daemon log');
+		throw error;
+	}
+
 	const paths = instancePaths('fg', home);
 	t.true(fs.existsSync(paths.pidfile));
 	child.kill('SIGTERM');

@@ -31,10 +31,22 @@ export function killAll(pids: number[]): void {
 	}
 }
 
+const homes = new Set<string>();
+
+// A test that times out never runs its teardown: whatever it started dies with this test process.
+process.on('exit', () => {
+	for (const home of homes) {
+		killAll(processesMentioning(home));
+		fs.rmSync(home, {recursive: true, force: true});
+	}
+});
+
 /** A temporary MAIL_PROXY_HOME; teardown kills every daemon started under it and removes it. */
 export function tempHome(t: ExecutionContext): string {
 	const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mail-proxy-test-'));
+	homes.add(home);
 	t.teardown(() => {
+		homes.delete(home);
 		killAll(processesMentioning(home));
 		fs.rmSync(home, {recursive: true, force: true});
 	});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import {newKey, newToken, SecretBox, tokensEqual} from '../../source/shared/crypto.js';
-import {redact} from '../../source/shared/redact.js';
+import {redactedJson} from '../../source/shared/redact.js';
 import {cli} from '../helpers/cli.js';
 import {startInstance} from '../helpers/daemon.js';
 
@@ -24,20 +24,21 @@ test('tokens are 43 URL-safe characters and compare in constant time by digest',
 });
 
 test('redaction masks every secret field and large inline attachment data', t => {
-	const redacted = redact({
+	const redacted = JSON.parse(redactedJson({
 		password: 'p',
 		imap_password: 'i',
 		client_auth: {method: 'basic', user: 'u', password: 'x', token: null},
 		client_signing_secret: 's',
 		api_token: 'a',
 		bounce_imap_password: 'b',
-		messages: [{attachments: [{filename: 'f', storage_path: 'base64:' + 'A'.repeat(2000), auth: {method: 'bearer', token: 't'}}, {filename: 'g', storage_path: 'https://x/y'}]}],
-	}) as any;
+		messages: [{body: 'private words', attachments: [{filename: 'f', storage_path: 'base64:' + 'A'.repeat(2000), auth: {method: 'bearer', token: 't'}}, {filename: 'g', storage_path: 'https://x/y'}]}],
+	}, {body: body => `<${String(body).length} characters>`}));
 	t.like(redacted, {password: '***', imap_password: '***', client_signing_secret: '***', api_token: '***', bounce_imap_password: '***'});
 	t.deepEqual(redacted.client_auth, {method: 'basic', user: 'u', password: '***', token: null});
 	t.is(redacted.messages[0].attachments[0].storage_path, 'base64:<redacted 2000 bytes>');
 	t.is(redacted.messages[0].attachments[0].auth.token, '***');
 	t.is(redacted.messages[0].attachments[1].storage_path, 'https://x/y');
+	t.is(redacted.messages[0].body, '<13 characters>');
 });
 
 test('a daemon started with the wrong encryption key refuses to start, naming the reason', async t => {

@@ -63,10 +63,16 @@ export function housekeeping(daemon: Daemon): Part {
 	};
 
 	const onRunNow = () => void runJobs(true);
+	// Report retention runs after report cycles, at most once a minute.
+	const onAcknowledged = () => void runJobs(false);
 	return {
 		name: 'housekeeping',
 		start() {
 			bus.on('run-now', onRunNow);
+			if (!config.testMode) {
+				bus.on('reports-acknowledged', onAcknowledged);
+			}
+
 			trim = setInterval(trimMemory, TRIM_EVERY_MS);
 			trim.unref();
 			if (!config.testMode) {
@@ -77,6 +83,7 @@ export function housekeeping(daemon: Daemon): Part {
 		},
 		async stop() {
 			bus.off('run-now', onRunNow);
+			bus.off('reports-acknowledged', onAcknowledged);
 			clearInterval(timer);
 			clearInterval(trim);
 		},

@@ -16,6 +16,7 @@ import {Authenticator} from './http/auth.js';
 import {checkpointer} from './checkpointer.js';
 import {housekeeping} from './housekeeping.js';
 import {Dispatcher} from './dispatch/dispatcher.js';
+import {Reporter} from './reports/reporter.js';
 import {Metrics} from './metrics.js';
 import {createHttpServer} from './http/app.js';
 import {allRoutes} from './http/routes/index.js';
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
 		log.warn(`listening on ${address.host}, not loopback: put TLS in front of the REST API`);
 	}
 
-	const parts: Part[] = [checkpointer(daemon), new Dispatcher(daemon, daemon.metrics), housekeeping(daemon)];
+	const parts: Part[] = [checkpointer(daemon), new Dispatcher(daemon, daemon.metrics), new Reporter(daemon), housekeeping(daemon)];
 	for (const part of parts) {
 		await part.start();
 	}

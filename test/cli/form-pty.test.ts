@@ -2,8 +2,11 @@ import test from 'ava';
 import {startInstance} from '../helpers/daemon.js';
 import {terminal} from '../helpers/pty.js';
 
+/** No background loops: only the requests under test touch the database (and nothing leaves the machine). */
+const TEST_MODE = {GMP_TEST_MODE: 'true'};
+
 test('accounts add in a terminal: an Ink form with defaults, inline validation and a masked password', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	await instance.cli([instance.name, 'tenants', 'add', 'acme']);
 	const term = terminal(t, instance.home, [instance.name, 'acme', 'accounts', 'add']);
 	await term.waitFor(/\? Account id:/);
@@ -58,7 +61,7 @@ test('accounts add in a terminal: an Ink form with defaults, inline validation a
 });
 
 test('Esc cancels the form: exit 1, nothing saved', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	await instance.cli([instance.name, 'tenants', 'add', 'acme']);
 	const term = terminal(t, instance.home, [instance.name, 'acme', 'accounts', 'add', '--host', 'given.example']);
 	await term.waitFor(/\? Account id:/);
@@ -72,7 +75,7 @@ test('Esc cancels the form: exit 1, nothing saved', async t => {
 });
 
 test('tenants add in a terminal asks for the id and the optional settings, then prints the key once', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const term = terminal(t, instance.home, [instance.name, 'tenants', 'add']);
 	await term.waitFor(/\? Tenant id:/);
 	term.write('bad id\r');

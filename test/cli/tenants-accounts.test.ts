@@ -5,8 +5,11 @@ import {cli} from '../helpers/cli.js';
 import {startInstance} from '../helpers/daemon.js';
 import {snapshot} from '../helpers/db.js';
 
+/** No background loops: only the requests under test touch the database (and nothing leaves the machine). */
+const TEST_MODE = {GMP_TEST_MODE: 'true'};
+
 test('tenants add/list/show/update/delete with flags and --json, against a running daemon', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const added = await instance.cli([instance.name, 'tenants', 'add', 'acme', '--name', 'ACME', '--base-url', 'https://app.acme.example', '--auth-method', 'bearer', '--auth-token', 'cli-secret-token', '--rate-limit-hourly', '50', '--json']);
 	t.is(added.exitCode, 0, added.stderr);
 	const {api_key: key} = JSON.parse(added.stdout);
@@ -36,7 +39,7 @@ test('tenants add/list/show/update/delete with flags and --json, against a runni
 });
 
 test('bad or missing values without a terminal: exit 2, one line naming the flag, nothing written', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	await instance.cli([instance.name, 'tenants', 'add', 'acme']);
 	await instance.cli(['stop', instance.name]);
 	const before = snapshot(instance.paths);
@@ -71,7 +74,7 @@ test('bad or missing values without a terminal: exit 2, one line naming the flag
 });
 
 test('accounts add/list/show/delete work with the daemon stopped; passwords are never printed', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	await instance.cli(['stop', instance.name]);
 	await instance.cli([instance.name, 'tenants', 'add', 'acme']);
 	const added = await instance.cli([instance.name, 'acme', 'accounts', 'add', 'smtp', '--host', 'smtp.acme.example', '--user', 'billing', '--password', 'cli-smtp-secret', '--limit-minute', '30', '--json']);
@@ -97,7 +100,7 @@ test('accounts add/list/show/delete work with the daemon stopped; passwords are 
 });
 
 test('config show/set and command-log list/export/purge', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	t.is((await instance.cli([instance.name, 'config', 'set', '--retry-delays', '10,20,30', '--max-retries', '3', '--name', 'staging', '--attachment-dir', instance.home])).exitCode, 0);
 	const settings = JSON.parse((await instance.cli([instance.name, 'config', 'show', '--json'])).stdout);
 	t.like(settings, {name: 'staging', retry_delays: [10, 20, 30], max_retries: 3, attachment_base_dir: instance.home});
@@ -119,7 +122,7 @@ test('config show/set and command-log list/export/purge', async t => {
 });
 
 test('help is available at every level', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	for (const args of [['--help'], [instance.name, '--help'], [instance.name, 'acme', '--help'], [instance.name, 'tenants', 'add', '--help'], ['start', '--help']]) {
 		const result = await cli(instance.home, args);
 		t.is(result.exitCode, 0, args.join(' '));

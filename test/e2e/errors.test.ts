@@ -4,8 +4,11 @@ import test from 'ava';
 import {startInstance} from '../helpers/daemon.js';
 import {query, snapshot} from '../helpers/db.js';
 
+/** No background loops: only the requests under test touch the database (and nothing leaves the machine). */
+const TEST_MODE = {GMP_TEST_MODE: 'true'};
+
 test('malformed JSON is 422 json_invalid and changes nothing', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const before = snapshot(instance.paths);
 	const response = await instance.request('POST', '/tenant', {body: '{"id": "acme",'});
 	t.is(response.status, 422);
@@ -15,7 +18,7 @@ test('malformed JSON is 422 json_invalid and changes nothing', async t => {
 });
 
 test('schema violations are 422 with field-level details in the 0.6 vocabulary, and change nothing', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	await instance.request('POST', '/tenant', {body: {id: 'acme'}});
 	const cases: Array<[string, string, unknown, {type: string; loc: Array<string | number>}]> = [
 		['POST', '/tenant', {}, {type: 'missing', loc: ['body', 'id']}],
@@ -45,7 +48,7 @@ test('schema violations are 422 with field-level details in the 0.6 vocabulary, 
 });
 
 test('a body over GMP_MAX_BODY_MB is 413 whether declared or streamed, before authentication, and changes nothing', async t => {
-	const instance = await startInstance(t, {env: {GMP_MAX_BODY_MB: '0.01'}});
+	const instance = await startInstance(t, {env: {...TEST_MODE, GMP_MAX_BODY_MB: '0.01'}});
 	const before = snapshot(instance.paths);
 	const big = JSON.stringify({id: 'acme', name: 'x'.repeat(20_000)});
 	const declared = await instance.request('POST', '/tenant', {body: big});
@@ -77,7 +80,7 @@ test('a body over GMP_MAX_BODY_MB is 413 whether declared or streamed, before au
 });
 
 test('unknown routes are 404, wrong methods 405, every response carries X-Request-Id (echoed when given)', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const missing = await instance.request('GET', '/nope');
 	t.is(missing.status, 404);
 	t.deepEqual(missing.body, {detail: 'Not Found'});
@@ -90,7 +93,7 @@ test('unknown routes are 404, wrong methods 405, every response carries X-Reques
 });
 
 test('evaluation order: 401 before 422 before scope, 404 for a missing path tenant, 400 for a refused command', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const created = await instance.request('POST', '/tenant', {body: {id: 'acme'}});
 	const key = created.body.api_key as string;
 	t.is((await instance.request('POST', '/tenant', {body: '{bad', token: null})).status, 401, 'authentication before body validation');
@@ -102,7 +105,7 @@ test('evaluation order: 401 before 422 before scope, 404 for a missing path tena
 });
 
 test('secrets are never returned, never logged in clear, and not stored in clear in the database files', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const secrets = ['bearer-SECRET-4711', 'basic-PASSWORD-4712', 'signing-SECRET-4713-xyz', 'smtp-PASSWORD-4714', 'imap-PASSWORD-4715', 'bounce-PASSWORD-4716'];
 	await instance.request('POST', '/tenant', {body: {id: 'acme', client_auth: {method: 'bearer', token: secrets[0]}, client_signing_secret: secrets[2]}});
 	await instance.request('POST', '/tenant', {body: {id: 'beta', client_auth: {method: 'basic', user: 'u', password: secrets[1]}}});

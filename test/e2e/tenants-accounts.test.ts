@@ -3,6 +3,9 @@ import {startInstance, type Instance} from '../helpers/daemon.js';
 import {query, snapshot} from '../helpers/db.js';
 import {openStore} from '../../source/shared/db/store.js';
 
+/** No background loops: only the requests under test touch the database (and nothing leaves the machine). */
+const TEST_MODE = {GMP_TEST_MODE: 'true'};
+
 async function withTenant(instance: Instance, id: string, extra: Record<string, unknown> = {}): Promise<string> {
 	const created = await instance.request('POST', '/tenant', {body: {id, ...extra}});
 	if (created.status !== 200) {
@@ -13,7 +16,7 @@ async function withTenant(instance: Instance, id: string, extra: Record<string, 
 }
 
 test('tenant CRUD: create returns a key once, replace keeps it, PUT changes only given fields, delete cascades', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const created = await instance.request('POST', '/tenant', {
 		body: {id: 'acme', name: 'ACME', client_base_url: 'https://app.acme.example', client_auth: {method: 'bearer', token: 'tok-123'}, rate_limits: {hourly: 100, daily: 1000}, unknown_field: 1},
 	});
@@ -56,7 +59,7 @@ test('tenant CRUD: create returns a key once, replace keeps it, PUT changes only
 });
 
 test('active_only lists only active tenants; api-key rotate invalidates the old key at once; revoke removes it', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const key = await withTenant(instance, 'on');
 	await withTenant(instance, 'off', {active: false});
 	t.deepEqual((await instance.request('GET', '/tenants?active_only=true')).body.tenants.map((x: {id: string}) => x.id), ['on']);
@@ -75,7 +78,7 @@ test('active_only lists only active tenants; api-key rotate invalidates the old 
 });
 
 test('an expired tenant key is refused', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const key = await withTenant(instance, 'acme');
 	t.is((await instance.request('GET', '/tenant/acme', {token: key})).status, 200);
 	const Database = (await import('better-sqlite3')).default;
@@ -86,7 +89,7 @@ test('an expired tenant key is refused', async t => {
 });
 
 test('account CRUD: upsert keeps the password when omitted and clears it with "", unknown tenant is 400, delete is scoped', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const key = await withTenant(instance, 'acme');
 	const account = {id: 'smtp-main', host: 'smtp.acme.example', port: 587, user: 'billing', password: 'pw-1', limit_per_minute: 10, tls_mode: 'starttls'};
 	t.deepEqual((await instance.request('POST', '/account', {body: account, token: key})).body, {ok: true}, 'a tenant key defaults tenant_id to its own');
@@ -124,7 +127,7 @@ test('account CRUD: upsert keeps the password when omitted and clears it with ""
 });
 
 test('instance settings: defaults, partial update, api_token rotates the admin token; secrets never returned', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	const initial = await instance.request('GET', '/instance');
 	t.like(initial.body, {id: 1, name: 'mail-proxy', bounce_enabled: false, bounce_imap_port: 993, bounce_imap_folder: 'INBOX', bounce_imap_ssl: true, bounce_poll_interval: 60, retry_delays: [60, 300, 900, 3600, 7200], max_retries: 5});
 	t.false('api_token' in initial.body);
@@ -151,7 +154,7 @@ test('instance settings: defaults, partial update, api_token rotates the admin t
 });
 
 test('command log records each command with redacted payloads; filters, paging and export work', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	await withTenant(instance, 'acme', {client_auth: {method: 'basic', user: 'u', password: 'basic-secret'}, client_signing_secret: 'signing-secret-123456'});
 	await withTenant(instance, 'beta');
 	await instance.request('POST', '/account', {body: {id: 's', tenant_id: 'acme', host: 'h', port: 25, user: 'u', password: 'smtp-secret'}});
@@ -201,7 +204,7 @@ test('command log records each command with redacted payloads; filters, paging a
 });
 
 test('sync-status lists every tenant with its report state; openapi.json documents every route from the schemas', async t => {
-	const instance = await startInstance(t);
+	const instance = await startInstance(t, {env: TEST_MODE});
 	await withTenant(instance, 'acme', {name: 'ACME', client_base_url: 'https://app.acme.example'});
 	const status = await instance.request('GET', '/tenants/sync-status');
 	t.is(status.body.sync_interval_seconds, 300);

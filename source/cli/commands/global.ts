@@ -224,7 +224,7 @@ export async function status(argv: string[]): Promise<number> {
 	});
 	const paths = existingInstance(assertName(input[0]));
 	const summary = summarize(paths);
-	const healthy = summary.status === 'running' && summary.url ? await isHealthy(summary.url) : false;
+	const healthy = summary.status === 'running' && summary.url ? await isHealthy(summary.url, 3000) : false;
 	const result = {...summary, healthy, db: paths.db, log: paths.log, dir: paths.dir};
 	if (flags.json) {
 		printJson(result);

@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {detectMimeType} from 'nodemailer/lib/mime-funcs/mime-types.js';
 import type {Config} from '../../shared/config.js';
-import {hmacHex} from '../../shared/crypto.js';
+import {authorizationHeader, signatureHeaders} from '../../shared/client-http.js';
 import type {Tenant} from '../../shared/db/tenants.js';
 import type {AttachmentPayload} from '../../shared/schemas/message.js';
-import type {TenantAuth} from '../../shared/schemas/tenant.js';
 import type {Logger} from '../log.js';
 import type {ReadyAttachment} from './mime.js';
 import {DeliveryError} from './retry.js';
@@ -46,28 +45,6 @@ export function cleanFilename(filename: string): {name: string; md5?: string} {
 
 	name = name.replace(/^_+|_+$/g, '').replaceAll('_.', '.');
 	return {name: name || filename, md5: marker?.[1]?.toLowerCase()};
-}
-
-/** Signature headers of rest-api §3.7 (shared by callbacks and the attachment endpoint). */
-export function signatureHeaders(secret: string | null, body: string, nowSeconds: number): Record<string, string> {
-	if (!secret) {
-		return {};
-	}
-
-	const timestamp = String(nowSeconds);
-	return {'X-Mail-Proxy-Timestamp': timestamp, 'X-Mail-Proxy-Signature': `sha256=${hmacHex(secret, `${timestamp}.${body}`)}`};
-}
-
-export function authorizationHeader(auth: TenantAuth | null | undefined): Record<string, string> {
-	if (auth?.method === 'bearer' && auth.token) {
-		return {Authorization: `Bearer ${auth.token}`};
-	}
-
-	if (auth?.method === 'basic' && auth.user) {
-		return {Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password ?? ''}`).toString('base64')}`};
-	}
-
-	return {};
 }
 
 class Semaphore {

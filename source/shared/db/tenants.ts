@@ -59,6 +59,8 @@ export class TenantsTable {
 	readonly #setSuspended: Database.Statement<[string | null, string, string]>;
 	readonly #exists: Database.Statement<[string], {id: string}>;
 	readonly #clearBackoff: Database.Statement<[]>;
+	readonly #syncSucceeded: Database.Statement<[number, number | null, number, string]>;
+	readonly #syncFailed: Database.Statement<[number, number, string]>;
 	readonly #forceSync: Database.Statement<[string]>;
 
 	constructor(private readonly db: Database.Database, private readonly secrets: SecretBox | undefined) {
@@ -75,6 +77,9 @@ export class TenantsTable {
 		this.#setSuspended = db.prepare('UPDATE tenants SET suspended_batches = ?, updated_at = ? WHERE id = ?');
 		this.#exists = db.prepare('SELECT id FROM tenants WHERE id = ?');
 		this.#clearBackoff = db.prepare('UPDATE tenants SET sync_retry_ts = NULL WHERE sync_retry_ts IS NOT NULL');
+		this.#syncSucceeded = db.prepare(`UPDATE tenants SET sync_last_ts = ?, sync_dnd_until = ?, sync_accelerated = ?, sync_failures = 0, sync_retry_ts = NULL,
+			sync_force = 0 WHERE id = ?`);
+		this.#syncFailed = db.prepare('UPDATE tenants SET sync_failures = ?, sync_retry_ts = ? WHERE id = ?');
 		this.#forceSync = db.prepare('UPDATE tenants SET sync_retry_ts = NULL, sync_dnd_until = NULL, sync_force = 1 WHERE id = ?');
 	}
 
@@ -114,6 +119,16 @@ export class TenantsTable {
 
 	setSuspendedBatches(id: string, value: string | null, now: string): void {
 		this.#setSuspended.run(value, now, id);
+	}
+
+	/** A report POST was acknowledged (2xx): backoff and forcing cleared, do-not-disturb as the client asked. */
+	syncSucceeded(id: string, state: {at: number; dndUntil: number | null; accelerated: boolean}): void {
+		this.#syncSucceeded.run(state.at, state.dndUntil, state.accelerated ? 1 : 0, id);
+	}
+
+	/** A report POST failed: one more consecutive failure, next attempt not before `retryAt`. */
+	syncFailed(id: string, failures: number, retryAt: number): void {
+		this.#syncFailed.run(failures, retryAt, id);
 	}
 
 	/** run-now: every tenant may be reported to at once. */

@@ -100,7 +100,7 @@ test('two concurrent starts of one instance give exactly one daemon; both exit 0
 	t.is(supervisors.length, 1);
 });
 
-test('kill -9 of the worker: the supervisor restarts it and /health answers again within 2 s', async t => {
+test.serial('kill -9 of the worker: the supervisor restarts it and /health answers again within 2 s', async t => {
 	const instance = await startInstance(t);
 	const before = instance.workerPid();
 	process.kill(before, 'SIGKILL');

@@ -17,6 +17,9 @@ import {checkpointer} from './checkpointer.js';
 import {housekeeping} from './housekeeping.js';
 import {Dispatcher} from './dispatch/dispatcher.js';
 import {Reporter} from './reports/reporter.js';
+import {BouncePoller} from './bounce/poller.js';
+import {PecPoller} from './pec/poller.js';
+import {seedBounceConfig} from '../shared/operations/instance-settings.js';
 import {Metrics} from './metrics.js';
 import {createHttpServer} from './http/app.js';
 import {allRoutes} from './http/routes/index.js';
@@ -149,7 +152,11 @@ async function main(): Promise<void> {
 		log.warn(`listening on ${address.host}, not loopback: put TLS in front of the REST API`);
 	}
 
-	const parts: Part[] = [checkpointer(daemon), new Dispatcher(daemon, daemon.metrics), new Reporter(daemon), housekeeping(daemon)];
+	if (seedBounceConfig(store, config.bounceSeed)) {
+		log.info('bounce mailbox configured from GMP_BOUNCE_*');
+	}
+
+	const parts: Part[] = [checkpointer(daemon), new Dispatcher(daemon, daemon.metrics), new Reporter(daemon), new BouncePoller(daemon), new PecPoller(daemon), housekeeping(daemon)];
 	for (const part of parts) {
 		await part.start();
 	}

@@ -209,6 +209,9 @@ test('GET /messages: active_only, include_history, limit/offset paging, deferred
 	t.is((await list(instance, 'tenant_id=A&active_only=true')).length, 7);
 	t.is((await instance.request('GET', '/messages?tenant_id=A&limit=0')).status, 422);
 	t.is((await instance.request('GET', '/messages?tenant_id=A&active_only=perhaps')).status, 422);
+	const badStatus = await instance.request('GET', '/messages?tenant_id=A&status=lost');
+	t.is(badStatus.status, 422);
+	t.deepEqual(badStatus.body.detail[0].loc, ['query', 'status']);
 
 	const all = await list(instance, 'tenant_id=A&include_history=true');
 	t.like(all.find(m => m.id === 'p6'), {status: 'deferred', deferred_ts: future});

@@ -21,6 +21,8 @@ export type BounceReport = {
 	not_bounce?: 'feedback-report' | 'auto-reply' | 'not-a-bounce';
 	recipients: BounceRecipient[];
 	correlation: Correlation;
+	/** The notice's own Message-ID: a notice read twice is recorded once. */
+	dsn_message_id: string | null;
 };
 
 const DSN_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status', 'text/delivery-status']);
@@ -174,8 +176,18 @@ function readNotice(notice: string, parsed: ParsedMail): BounceRecipient[] {
 	return [recipientResult(found.address.replace(/[.>]+$/, ''), delayed ? 'delayed' : 'failed', undefined, diagnostic)];
 }
 
+/**
+ * A notice's raw text without its own Message-ID line (in the top header block), so that the notice is
+ * never mistaken for the original it is about; its In-Reply-To / References still count.
+ */
+export function withoutOwnMessageId(rawText: string): string {
+	const end = rawText.search(/\r?\n\r?\n/);
+	const head = end === -1 ? rawText : rawText.slice(0, end);
+	return head.replace(/^Message-ID:.*(\r?\n[ \t].*)*$/gim, '') + (end === -1 ? '' : rawText.slice(end));
+}
+
 /** Correlation headers, searched in the returned original first, then any part, then the raw text. */
-function correlate(sources: string[]): Correlation {
+export function correlate(sources: string[]): Correlation {
 	const result: Correlation = {pk: null, id: null, message_id: null};
 	for (const source of sources) {
 		const headers = unfold(source);
@@ -212,8 +224,9 @@ export async function parseBounce(raw: Buffer): Promise<BounceReport> {
 	const notice = noticeText(parsed);
 	const marker = ORIGINAL_MARKER.exec(parsed.text ?? '');
 	const inlineOriginal = marker ? (parsed.text ?? '').slice(marker.index) : '';
-	const correlation = correlate([...originals, inlineOriginal, ...parts.map(part => part.content.toString('utf8')), rawText]);
-	const notBounce = (why: BounceReport['not_bounce']): BounceReport => ({is_bounce: false, kind: null, not_bounce: why, recipients: [], correlation});
+	const correlation = correlate([...originals, inlineOriginal, ...parts.map(part => part.content.toString('utf8')), withoutOwnMessageId(rawText)]);
+	const dsnMessageId = parsed.messageId ?? null;
+	const notBounce = (why: BounceReport['not_bounce']): BounceReport => ({is_bounce: false, kind: null, not_bounce: why, recipients: [], correlation, dsn_message_id: dsnMessageId});
 
 	if (reportType === 'feedback-report' || parts.some(part => part.contentType === 'message/feedback-report')) {
 		return notBounce('feedback-report');
@@ -223,7 +236,7 @@ export async function parseBounce(raw: Buffer): Promise<BounceReport> {
 	if (dsn.length > 0) {
 		const recipients = dsn.flatMap(part => parseDeliveryStatus(part.content.toString('utf8'), notice));
 		if (recipients.length > 0) {
-			return {is_bounce: true, kind: 'dsn', recipients, correlation};
+			return {is_bounce: true, kind: 'dsn', recipients, correlation, dsn_message_id: dsnMessageId};
 		}
 	}
 
@@ -233,7 +246,7 @@ export async function parseBounce(raw: Buffer): Promise<BounceReport> {
 		const section = rawText.slice(Math.max(0, start)).split(ORIGINAL_MARKER)[0]!.replace(/^--.*$/gm, '\n');
 		const recipients = parseDeliveryStatus(section, notice);
 		if (recipients.length > 0) {
-			return {is_bounce: true, kind: 'malformed-dsn', recipients, correlation};
+			return {is_bounce: true, kind: 'malformed-dsn', recipients, correlation, dsn_message_id: dsnMessageId};
 		}
 	}
 
@@ -247,5 +260,5 @@ export async function parseBounce(raw: Buffer): Promise<BounceReport> {
 	}
 
 	const recipients = readNotice(notice, parsed);
-	return recipients.length > 0 ? {is_bounce: true, kind: 'heuristic', recipients, correlation} : notBounce('not-a-bounce');
+	return recipients.length > 0 ? {is_bounce: true, kind: 'heuristic', recipients, correlation, dsn_message_id: dsnMessageId} : notBounce('not-a-bounce');
 }

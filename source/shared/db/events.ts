@@ -20,6 +20,7 @@ export class EventsTable {
 	readonly #ofMessages: Database.Statement<[string], EventRow>;
 	readonly #unreported: Database.Statement<[string, number], EventRow & {message_id: string}>;
 	readonly #acknowledge: Database.Statement<[number, string]>;
+	readonly #sameBounce: Database.Statement<[string, string, string], {id: number}>;
 
 	constructor(private readonly db: Database.Database) {
 		this.#unreportedByTenant = db.prepare('SELECT tenant_id, count(*) AS n FROM message_events WHERE reported_ts IS NULL GROUP BY tenant_id');
@@ -27,6 +28,8 @@ export class EventsTable {
 		this.#ofMessages = db.prepare('SELECT * FROM message_events WHERE message_pk IN (SELECT value FROM json_each(?)) ORDER BY id');
 		this.#unreported = db.prepare(`SELECT e.*, m.id AS message_id FROM message_events e JOIN messages m ON m.pk = e.message_pk
 			WHERE e.tenant_id = ? AND e.reported_ts IS NULL ORDER BY e.id LIMIT ?`);
+		this.#sameBounce = db.prepare(`SELECT id FROM message_events WHERE message_pk = ? AND event_type = 'bounce'
+			AND json_extract(metadata, '$.dsn_message_id') = ? AND json_extract(metadata, '$.recipient') = ?`);
 		this.#acknowledge = db.prepare('UPDATE message_events SET reported_ts = ? WHERE id IN (SELECT value FROM json_each(?)) AND reported_ts IS NULL');
 	}
 
@@ -44,6 +47,11 @@ export class EventsTable {
 			event.metadata === undefined || event.metadata === null ? null : JSON.stringify(event.metadata),
 		);
 		return Number(result.lastInsertRowid);
+	}
+
+	/** Whether this bounce notice was already recorded for this message and recipient. */
+	hasBounce(messagePk: string, dsnMessageId: string, recipient: string): boolean {
+		return this.#sameBounce.get(messagePk, dsnMessageId, recipient) !== undefined;
 	}
 
 	/** A tenant's events not yet acknowledged by its client, oldest first, with their message ids. */

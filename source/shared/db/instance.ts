@@ -32,6 +32,9 @@ const WRITABLE = new Set([
 	'bounce_poll_interval', 'bounce_return_path', 'retry_delays', 'max_retries',
 ]);
 
+/** Text settings that an empty string clears. */
+const CLEARABLE = new Set(['bounce_imap_host', 'bounce_imap_user', 'bounce_imap_password', 'bounce_return_path']);
+
 /** The singleton `instance` row (id = 1): bounce mailbox and retry settings. */
 export class InstanceTable {
 	readonly #ensure: Database.Statement<[string, string]>;
@@ -87,7 +90,7 @@ export class InstanceTable {
 
 				values[key] = this.secrets.encrypt(value, 'instance.bounce_imap_password');
 			} else {
-				values[key] = value === '' && key === 'bounce_imap_password' ? null : value;
+				values[key] = value === '' && CLEARABLE.has(key) ? null : value;
 			}
 		}
 

@@ -94,6 +94,9 @@ export class MessagesTable {
 	readonly #nextDue: Database.Statement<[], {ts: number | null}>;
 	readonly #nextLease: Database.Statement<[], {ts: number | null}>;
 	readonly #get: Database.Statement<[string], MessageRow>;
+	readonly #pksWithId: Database.Statement<[string], {pk: string; tenant_id: string}>;
+	readonly #clearPec: Database.Statement<[string]>;
+	readonly #pecTimeouts: Database.Statement<[number], {pk: string; tenant_id: string; account_id: string | null}>;
 
 	constructor(private readonly db: Database.Database) {
 		this.#countPending = db.prepare('SELECT count(*) AS n FROM messages WHERE smtp_ts IS NULL');
@@ -147,6 +150,13 @@ export class MessagesTable {
 		this.#nextDue = db.prepare('SELECT min(deferred_ts) AS ts FROM messages WHERE waiting = 1');
 		this.#nextLease = db.prepare('SELECT min(lease_expires_ts) AS ts FROM messages WHERE lease_owner IS NOT NULL');
 		this.#get = db.prepare('SELECT * FROM messages WHERE pk = ?');
+		this.#pksWithId = db.prepare('SELECT pk, tenant_id FROM messages WHERE id = ?');
+		this.#clearPec = db.prepare('UPDATE messages SET is_pec = 0 WHERE pk = ?');
+		// Sent PEC messages that never got an acceptance receipt.
+		this.#pecTimeouts = db.prepare(`SELECT m.pk, m.tenant_id, m.account_id FROM messages m
+			WHERE m.is_pec = 1 AND m.smtp_ts IS NOT NULL AND m.smtp_ts <= ?
+				AND EXISTS (SELECT 1 FROM message_events e WHERE e.message_pk = m.pk AND e.event_type = 'sent')
+				AND NOT EXISTS (SELECT 1 FROM message_events e WHERE e.message_pk = m.pk AND e.event_type IN ('pec_acceptance', 'pec_timeout'))`);
 		this.#purgeUnreportable = db.prepare(`DELETE FROM messages WHERE smtp_ts IS NOT NULL AND smtp_ts < ?
 			AND tenant_id IN (SELECT id FROM tenants WHERE client_base_url IS NULL OR client_base_url = '')`);
 	}
@@ -213,6 +223,21 @@ export class MessagesTable {
 
 	get(pk: string): MessageRow | undefined {
 		return this.#get.get(pk);
+	}
+
+	/** The messages with this client id, in any tenant. */
+	withId(id: string): Array<{pk: string; tenant_id: string}> {
+		return this.#pksWithId.all(id);
+	}
+
+	/** A PEC message that failed or timed out is treated as normal mail from then on. */
+	clearPec(pk: string): void {
+		this.#clearPec.run(pk);
+	}
+
+	/** Sent PEC messages without an acceptance receipt, sent at or before `sentBefore`. */
+	pecTimeouts(sentBefore: number): Array<{pk: string; tenant_id: string; account_id: string | null}> {
+		return this.#pecTimeouts.all(sentBefore);
 	}
 
 	countPending(): number {

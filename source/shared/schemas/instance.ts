@@ -18,7 +18,11 @@ export const InstanceUpdate = z
 		bounce_imap_folder: z.string().min(1).max(255).nullish(),
 		bounce_imap_ssl: z.boolean().nullish(),
 		bounce_poll_interval: z.number().int().min(10).nullish(),
-		bounce_return_path: z.string().max(255).nullish(),
+		bounce_return_path: z
+			.string()
+			.max(255)
+			.regex(/^$|^[^\s@<>]+@[^\s@<>]+$/, 'must be an e-mail address (or "" to clear it)')
+			.nullish(),
 		retry_delays: RetryDelays.nullish(),
 		max_retries: z.number().int().min(0).max(20).nullish(),
 	})

@@ -1,4 +1,5 @@
 import {z} from 'zod';
+import {STATUSES} from '../db/messages.js';
 import {QueryBool, QueryInt} from './common.js';
 import {TenantAuth} from './tenant.js';
 
@@ -91,6 +92,8 @@ export const MessagesQuery = z.object({
 	include_history: QueryBool.optional(),
 	limit: QueryInt(1).optional(),
 	offset: QueryInt(0).optional(),
+	/** Addition: only messages with this derived status. */
+	status: z.enum(STATUSES).optional(),
 });
 
 export const TenantQuery = z.object({tenant_id: z.string().optional()});

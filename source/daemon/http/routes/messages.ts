@@ -48,7 +48,7 @@ export function messageRoutes(daemon: Daemon) {
 			query: MessagesQuery,
 			handler: ({principal, q}) => {
 				const tenantId = scopeTenant(principal!, q.tenant_id, ['query', 'tenant_id']);
-				return {json: {ok: true, messages: listMessages(store, tenantId, {activeOnly: q.active_only, includeHistory: q.include_history, limit: q.limit, offset: q.offset})}};
+				return {json: {ok: true, messages: listMessages(store, tenantId, {activeOnly: q.active_only, includeHistory: q.include_history, limit: q.limit, offset: q.offset, status: q.status})}};
 			},
 		}),
 		route({

@@ -17,6 +17,7 @@ const GLOBAL: Record<string, Handler> = {
 	restart: async argv => (await import('./commands/global.js')).restart(argv),
 	status: async argv => (await import('./commands/global.js')).status(argv),
 	delete: async argv => (await import('./commands/global.js')).remove(argv),
+	'parse-bounce': async argv => (await import('./commands/parse-bounce.js')).parseBounceFile(argv),
 };
 
 type InstanceScope = import('../shared/paths.js').InstancePaths;
@@ -58,6 +59,7 @@ Global commands
   restart <instance> [--force]
   status <instance> [--json]
   delete <instance> [--force]
+  parse-bounce <file.eml> [--json]    what the bounce parser makes of a saved e-mail
 
 Instance commands (mail-proxy <instance> ...)
   info [--json] [--show-token]        paths, address, status, admin token
@@ -66,6 +68,7 @@ Instance commands (mail-proxy <instance> ...)
   stats [--json]                      tenants, accounts, messages by status
   tenants list|show|add|update|delete tenants (add prints the tenant API key once)
   config show|set                     instance settings (retries, attachment dir)
+  config bounce [--host ...|--disable] the IMAP mailbox read for bounces
   command-log list|export|purge       audit log of state-changing commands
 
 Tenant commands (mail-proxy <instance> <tenant> ...)
@@ -87,7 +90,7 @@ Instance commands
   logs [-f] [-n N]
   stats [--json]
   tenants list|show|add|update|delete
-  config show|set
+  config show|set|bounce
   command-log list|export|purge
 
 Run \`mail-proxy ${name} <command> --help\` for details.`;

@@ -70,5 +70,5 @@ export function validateFlags<S extends z.ZodType>(schema: S, payload: unknown, 
 
 /** `--x` given or prompted: the names of missing required flags, for the non-interactive error. */
 export function missingFlags(values: Record<string, unknown>, required: Array<[string, string]>): string[] {
-	return required.filter(([name]) => values[name] === undefined || values[name] === '').map(([, flag]) => flag);
+	return required.filter(([name]) => values[name] === undefined || values[name] === null || values[name] === '').map(([, flag]) => flag);
 }

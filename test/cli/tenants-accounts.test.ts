@@ -56,6 +56,7 @@ test('bad or missing values without a terminal: exit 2, one line naming the flag
 		[['acme', 'accounts', 'add', 'smtp', '--host', 'h', '--tls', 'maybe'], /--tls/],
 		[['acme', 'accounts', 'add', 'smtp', '--host', 'h', '--limit-behavior', 'drop'], /--limit-behavior/],
 		[['acme', 'accounts', 'add', 'smtp', '--host', 'h', '--bogus'], /unknown flag --bogus/],
+		[['acme', 'accounts', 'add', 'pec', '--host', 'h', '--pec', '--imap-port', '0'], /^mail-proxy: --imap-port: Input should be greater than or equal to 1/],
 		[['config', 'set', '--retry-delays', '60,abc'], /--retry-delays/],
 		[['config', 'set', '--max-retries', '50'], /--max-retries/],
 		[['command-log', 'purge'], /missing --before/],
@@ -88,6 +89,16 @@ test('accounts add/list/show/delete work with the daemon stopped; passwords are 
 	t.false(shown.stdout.includes('cli-smtp-secret'));
 	const table = await instance.cli([instance.name, 'acme', 'accounts', 'list']);
 	t.regex(table.stdout, /smtp\s+smtp\.acme\.example:587\s+starttls\s+billing\s+30\/∞\/∞/);
+
+	const pec = await instance.cli([instance.name, 'acme', 'accounts', 'add', 'pec', '--host', 'smtps.pec.example', '--tls', 'ssl', '--port', '465', '--user', 'ufficio', '--password', 'cli-pec-secret', '--pec', '--imap-host', 'imaps.pec.example', '--imap-folder', 'Ricevute']);
+	t.is(pec.exitCode, 0, pec.stderr);
+	t.like(JSON.parse((await instance.cli([instance.name, 'acme', 'accounts', 'show', 'pec', '--json'])).stdout), {is_pec_account: true, imap_host: 'imaps.pec.example', imap_port: 993, imap_ssl: true, imap_folder: 'Ricevute'});
+	t.regex((await instance.cli([instance.name, 'acme', 'accounts', 'show', 'pec'])).stdout, /pec\s+yes \(IMAP imaps\.pec\.example:993 Ricevute, TLS\)/);
+	const plain = await instance.cli([instance.name, 'acme', 'accounts', 'add', 'pec2', '--host', 'h', '--pec', '--imap-host', 'i', '--no-imap-tls', '--json']);
+	t.is(plain.exitCode, 0, plain.stderr);
+	t.like(JSON.parse((await instance.cli([instance.name, 'acme', 'accounts', 'show', 'pec2', '--json'])).stdout), {imap_port: 143, imap_ssl: false});
+	await instance.cli([instance.name, 'acme', 'accounts', 'delete', 'pec', '--force']);
+	await instance.cli([instance.name, 'acme', 'accounts', 'delete', 'pec2', '--force']);
 
 	const info = JSON.parse((await instance.cli([instance.name, 'acme', 'info', '--json'])).stdout);
 	t.like(info, {id: 'acme', accounts: 1, suspended_batches: [], sync: {pending_reports: 0, consecutive_failures: 0}});

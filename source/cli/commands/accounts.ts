@@ -24,6 +24,13 @@ const FLAG_NAMES: Record<string, string> = {
 	limit_per_hour: '--limit-hour',
 	limit_per_day: '--limit-day',
 	limit_behavior: '--limit-behavior',
+	is_pec_account: '--pec',
+	imap_host: '--imap-host',
+	imap_port: '--imap-port',
+	imap_user: '--imap-user',
+	imap_password: '--imap-password',
+	imap_ssl: '--imap-tls',
+	imap_folder: '--imap-folder',
 };
 
 const shape = AccountPayload.shape;
@@ -56,10 +63,19 @@ const addFlags = {
 	limitHour: {type: 'number'},
 	limitDay: {type: 'number'},
 	limitBehavior: {type: 'string'},
+	pec: {type: 'boolean'},
+	imapHost: {type: 'string'},
+	imapPort: {type: 'number'},
+	imapUser: {type: 'string'},
+	imapPassword: {type: 'string'},
+	imapFolder: {type: 'string'},
+	imapTls: {type: 'boolean'},
 	json: {type: 'boolean'},
 } as const;
 
-type AddValues = {id?: string; host?: string; port?: number; user?: string; password?: string; tls?: string; batchSize?: number; ttl?: number; limitMinute?: number; limitHour?: number; limitDay?: number; limitBehavior?: string};
+type AddValues = {id?: string; host?: string; port?: number; user?: string; password?: string; tls?: string; batchSize?: number; ttl?: number; limitMinute?: number; limitHour?: number; limitDay?: number; limitBehavior?: string;
+	pec?: boolean; imapHost?: string; imapPort?: number; imapUser?: string; imapPassword?: string; imapFolder?: string; imapTls?: boolean;
+};
 
 function printAccount(info: AccountInfo): void {
 	const limit = (value: number | null) => (value ? String(value) : '∞');
@@ -73,7 +89,7 @@ function printAccount(info: AccountInfo): void {
 		['idle ttl', `${info.ttl} s`],
 		['batch size', info.batch_size ?? 'instance default'],
 		['limits', `${limit(info.limit_per_minute)}/min, ${limit(info.limit_per_hour)}/hour, ${limit(info.limit_per_day)}/day (${info.limit_behavior})`],
-		['pec', info.is_pec_account ? `yes (IMAP ${info.imap_host ?? 'not set'})` : 'no'],
+		['pec', info.is_pec_account ? `yes (IMAP ${info.imap_host ? `${info.imap_host}:${info.imap_port} ${info.imap_folder}${info.imap_ssl ? ', TLS' : ''}` : 'not set'})` : 'no'],
 		['created', info.created_at],
 		['updated', info.updated_at],
 	]);
@@ -92,6 +108,9 @@ Adds (or replaces) an SMTP account. In a terminal, missing values are asked for.
   --batch-size N          messages per dispatch cycle (default: instance setting)
   --limit-minute N --limit-hour N --limit-day N   rate limits (empty = unlimited)
   --limit-behavior B      defer (default) | reject
+  --pec                   a PEC account: its IMAP mailbox is polled for receipts
+  --imap-host H --imap-port P (993) --imap-user U --imap-password P --imap-folder F (INBOX)
+  --imap-tls | --no-imap-tls   receipts mailbox (user and password default to the SMTP ones)
   --json                  print the result as JSON`,
 		flags: addFlags,
 		args: [0, 1],
@@ -130,6 +149,13 @@ Adds (or replaces) an SMTP account. In a terminal, missing values are asked for.
 			limit_per_hour: values.limitHour,
 			limit_per_day: values.limitDay,
 			limit_behavior: values.limitBehavior,
+			is_pec_account: values.pec,
+			imap_host: values.imapHost,
+			imap_port: values.imapPort ?? (values.imapTls === false ? 143 : undefined),
+			imap_user: values.imapUser,
+			imap_password: values.imapPassword,
+			imap_ssl: values.imapTls,
+			imap_folder: values.imapFolder,
 		},
 		FLAG_NAMES,
 	);

@@ -184,3 +184,26 @@ test('PEC receipts of each kind become pec_* events; without an acceptance the t
 	t.deepEqual(history, ['sent', 'pec_acceptance', 'pec_delivery']);
 	t.is(pecItems().length, 7, 'no timeout for messages that were accepted');
 });
+
+test('PUT /instance then reload-bounce starts reading the mailbox; enabled without a host is refused', async t => {
+	const dovecot = await startDovecot(t, {bounces: 'bounce-secret'});
+	const delivery = await deliverySetup(t);
+	const {instance} = delivery;
+	const halfDone = await instance.request('PUT', '/instance', {body: {bounce_enabled: true}});
+	t.is(halfDone.status, 200);
+	const refused = await instance.request('POST', '/instance/reload-bounce');
+	t.is(refused.status, 400);
+	t.deepEqual(refused.body, {detail: 'Bounce enabled but imap_host not configured'});
+
+	await delivery.enqueue([{id: 'late', to: ['gone@example.org']}]);
+	const headers = await sentHeaders(delivery, 'late');
+	await dovecot.append('bounces', deliveryStatusNotice(headers, {recipient: 'gone@example.org', status: '5.1.1', diagnostic: '550 5.1.1 user unknown'}));
+	const put = await instance.request('PUT', '/instance', {body: {bounce_imap_host: '127.0.0.1', bounce_imap_port: dovecot.port, bounce_imap_ssl: false, bounce_imap_user: 'bounces', bounce_imap_password: 'bounce-secret', bounce_poll_interval: 10}});
+	t.is(put.status, 200);
+	await new Promise(resolve => setTimeout(resolve, 1500));
+	t.is((await delivery.message('late'))['status'], 'sent', 'stored settings wait for reload-bounce');
+	t.is((await instance.request('POST', '/instance/reload-bounce')).status, 200);
+	const bounced = await delivery.waitStatus('late', 'bounced');
+	t.like(bounced, {bounce_type: 'hard', bounce_code: '511', bounce_category: 'userunknown'});
+	t.like((await instance.request('GET', '/instance')).body, {bounce_last_uid: 1});
+});

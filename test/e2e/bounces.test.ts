@@ -141,7 +141,7 @@ test('PEC receipts of each kind become pec_* events; without an acceptance the t
 	const delivery = await deliverySetup(t, {
 		tenant: {client_base_url: receiver.url},
 		account: {is_pec_account: true, imap_host: '127.0.0.1', imap_port: dovecot.port, imap_user: 'pec', imap_password: 'pec-secret', imap_ssl: false},
-		env: {GMP_PEC_POLL_INTERVAL: '0.3', GMP_PEC_ACCEPTANCE_TIMEOUT: '6'},
+		env: {GMP_PEC_POLL_INTERVAL: '0.3', GMP_PEC_ACCEPTANCE_TIMEOUT: '15'},
 	});
 	await delivery.enqueue([
 		{id: 'pec-ok', to: ['mario@pec.example.it']},
@@ -165,7 +165,7 @@ test('PEC receipts of each kind become pec_* events; without an acceptance the t
 	await dovecot.append('pec', pecReceipt({kind: 'presa-in-carico', subject: 'PRESA IN CARICO: Hello', originalMessageId: relay, recipient: 'anna@pec.example.it', header: false}));
 
 	const pecItems = () => reported(receiver).filter(item => item['pec_event']);
-	await receiver.waitFor(() => pecItems().length >= 7, 20_000);
+	await receiver.waitFor(() => pecItems().length >= 7, 45_000);
 	const byMessage = (id: string) => pecItems().filter(item => item['id'] === id).map(item => item['pec_event']);
 	t.deepEqual(byMessage('pec-ok'), ['pec_acceptance', 'pec_delivery']);
 	t.deepEqual(byMessage('pec-fail'), ['pec_acceptance', 'pec_error']);

@@ -56,7 +56,14 @@ export async function startInstance(
 				body = typeof more.body === 'string' ? more.body : JSON.stringify(more.body);
 			}
 
-			const response = await fetch(instance.url + path, {method, headers, body});
+			let response: Response;
+			try {
+				response = await fetch(instance.url + path, {method, headers, body});
+			} catch (error) {
+				const cause = (error as {cause?: {message?: string; code?: string}}).cause;
+				throw new Error(`${method} ${path}: ${(error as Error).message} (${cause?.code ?? ''} ${cause?.message ?? ''})`, {cause: error});
+			}
+
 			const text = await response.text();
 			let parsed: unknown = text;
 			try {

@@ -19,6 +19,11 @@ import {SmtpPool} from './smtp-pool.js';
 
 const MAX_SENDS = 10;
 const MAX_SENDS_PER_ACCOUNT = 3;
+/**
+ * Sends transmitted or transmitting whose outcome is not yet on disk: what a crash can make the next
+ * worker send again. Sends run while earlier outcomes commit, but never more than this.
+ */
+const MAX_UNCONFIRMED = 2 * MAX_SENDS;
 const SEND_TIMEOUT_MS = 30_000;
 const LEASE_RENEW_MS = 30_000;
 /** Claim more once the claimed-but-not-started queue is this short, so sending never stalls between cycles. */
@@ -271,13 +276,13 @@ export class Dispatcher implements Part {
 		return false;
 	}
 
-	/** Starts queued sends while slots are free (≤ 10 in all, ≤ 3 per account). */
+	/** Starts queued sends while slots are free (≤ 10 in all, ≤ 3 per account, ≤ 20 unconfirmed). */
 	#pump(): void {
 		if (this.#stopping) {
 			return;
 		}
 
-		for (let index = 0; index < this.#queue.length && this.#active.size < MAX_SENDS; ) {
+		for (let index = 0; index < this.#queue.length && this.#active.size < MAX_SENDS && this.#active.size + this.#outcomes.size < MAX_UNCONFIRMED; ) {
 			const work = this.#queue[index]!;
 			if ((this.#perAccount.get(work.accountKey) ?? 0) >= MAX_SENDS_PER_ACCOUNT) {
 				index++;
@@ -485,7 +490,12 @@ export class Dispatcher implements Part {
 			error => log.error(`recording a delivery outcome failed: ${errorMessage(error)}`),
 		);
 		this.#outcomes.add(pending);
-		void pending.finally(() => this.#outcomes.delete(pending));
+		void pending.finally(() => {
+			this.#outcomes.delete(pending);
+			if (this.#queue.length > 0) {
+				this.#pump();
+			}
+		});
 	}
 
 	/** A failed attempt: retried on the schedule while temporary and retries are left, else an error. */

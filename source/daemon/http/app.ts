@@ -283,7 +283,9 @@ export function createHttpServer(options: HttpOptions): http.Server {
 	}
 
 	const server = http.createServer(app.handler as unknown as http.RequestListener);
-	server.keepAliveTimeout = 5000;
+	// Idle keep-alive connections stay open longer than clients keep them (undici: 4 s after a 5 s hint,
+	// most others less than a minute), so a client never sends on a connection the server is closing.
+	server.keepAliveTimeout = 65_000;
 	return server;
 }
 

@@ -1,5 +1,6 @@
+import fs from 'node:fs';
 import meow, {type AnyFlags, type Result} from 'meow';
-import {usageError} from '../shared/errors.js';
+import {failure, usageError} from '../shared/errors.js';
 
 export type CommandSpec<F extends AnyFlags> = {
 	/** Usage line(s) and description shown by `--help`. */
@@ -79,4 +80,13 @@ export function parse<F extends AnyFlags>(argv: string[], spec: CommandSpec<F>):
 	}
 
 	return result;
+}
+
+/** The bytes of a file named on the command line; unreadable → a runtime failure (exit 1) naming it. */
+export function readFileArgument(file: string): Buffer {
+	try {
+		return fs.readFileSync(file);
+	} catch (error) {
+		throw failure(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+	}
 }

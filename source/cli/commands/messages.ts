@@ -1,11 +1,10 @@
-import fs from 'node:fs';
 import {STATUSES, type MessageStatus} from '../../shared/db/messages.js';
-import {failure, usageError} from '../../shared/errors.js';
+import {usageError} from '../../shared/errors.js';
 import {enqueueRaw} from '../../shared/operations/send-raw.js';
 import {activate, deleteMessages, getMessage, listMessages, runNow, suspend, type MessageRecord} from '../../shared/operations/queue.js';
 import {getTenant} from '../../shared/operations/tenants.js';
 import {normalizePriority, PRIORITY_NAMES} from '../../shared/schemas/message.js';
-import {parse} from '../args.js';
+import {parse, readFileArgument} from '../args.js';
 import {withStore} from '../instance.js';
 import {cliContext} from '../ops.js';
 import {paint, printFields, printJson, printTable, renderCsv, type Column} from '../output.js';
@@ -218,12 +217,7 @@ from its headers (Return-Path, else From; To, Cc and Bcc) unless --to is given. 
 		args: [1, 1],
 	});
 	const file = input[0]!;
-	let raw: Buffer;
-	try {
-		raw = fs.readFileSync(file);
-	} catch (error) {
-		throw failure(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-	}
+	const raw = readFileArgument(file);
 
 	const priority = parsePriority(flags.priority);
 	return withStore(scope.paths, async store => {

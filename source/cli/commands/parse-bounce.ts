@@ -1,7 +1,5 @@
-import fs from 'node:fs';
 import {parseBounce, type BounceReport} from '../../shared/bounce/parser.js';
-import {failure} from '../../shared/errors.js';
-import {parse} from '../args.js';
+import {parse, readFileArgument} from '../args.js';
 import {paint, printFields, printJson, printTable} from '../output.js';
 
 /** The documented JSON shape (man page, PARSE-BOUNCE OUTPUT). */
@@ -34,12 +32,7 @@ correlation headers that tie it to a sent message. Exit 0 whether or not it is a
 		args: [1, 1],
 	});
 	const file = input[0]!;
-	let raw: Buffer;
-	try {
-		raw = fs.readFileSync(file);
-	} catch (error) {
-		throw failure(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-	}
+	const raw = readFileArgument(file);
 
 	const report = await parseBounce(raw);
 	if (flags.json) {

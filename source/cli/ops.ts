@@ -6,6 +6,8 @@ import {readAdminToken} from '../shared/operations/admin-token.js';
 import type {InstancePaths} from '../shared/paths.js';
 import {parseInput, toFieldIssues} from '../shared/validation.js';
 import {runningUrl} from './instance.js';
+import {isInteractive} from './tty.js';
+import type {FormField, Values} from './ui/form.js';
 
 /**
  * The CLI's operation context: the store opened directly, and effects that poke the running daemon
@@ -71,4 +73,19 @@ export function validateFlags<S extends z.ZodType>(schema: S, payload: unknown, 
 /** `--x` given or prompted: the names of missing required flags, for the non-interactive error. */
 export function missingFlags(values: Record<string, unknown>, required: Array<[string, string]>): string[] {
 	return required.filter(([name]) => values[name] === undefined || values[name] === null || values[name] === '').map(([, flag]) => flag);
+}
+
+/**
+ * Completes values the flags left out: in a terminal, a form asks for them (undefined when cancelled);
+ * without one, a usage error `missing <what> (no terminal to ask)`.
+ */
+export async function askMissing<V extends object>(values: V, what: string, title: string, fields: FormField[]): Promise<V | undefined> {
+	if (!isInteractive()) {
+		throw usageError(`missing ${what} (no terminal to ask)`);
+	}
+
+	const given = Object.fromEntries(Object.entries(values).filter(([key, value]) => value !== undefined && key !== 'json')) as Values;
+	const {runForm} = await import('./ui/form.js');
+	const answers = await runForm(title, fields, given);
+	return answers && {...values, ...(answers as Partial<V>)};
 }

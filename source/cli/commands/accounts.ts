@@ -5,10 +5,10 @@ import {AccountPayload} from '../../shared/schemas/account.js';
 import {Id} from '../../shared/schemas/common.js';
 import {parse} from '../args.js';
 import {withStore} from '../instance.js';
-import {cliContext, missingFlags, validateFlags} from '../ops.js';
+import {askMissing, cliContext, missingFlags, validateFlags} from '../ops.js';
 import {paint, printFields, printJson, printTable} from '../output.js';
-import {confirmOrForce, isInteractive} from '../tty.js';
-import type {FormField, Values} from '../ui/form.js';
+import {confirmOrForce} from '../tty.js';
+import type {FormField} from '../ui/form.js';
 import type {TenantScope} from './tenant.js';
 
 const FLAG_NAMES: Record<string, string> = {
@@ -118,19 +118,12 @@ Adds (or replaces) an SMTP account. In a terminal, missing values are asked for.
 	let values: AddValues = {...flags, id: input[0]};
 	const missing = missingFlags(values, [['id', '<id>'], ['host', '--host']]);
 	if (missing.length > 0) {
-		if (!isInteractive()) {
-			throw usageError(`missing ${missing.join(', ')} (no terminal to ask)`);
-		}
-
-		const given = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Values;
-		delete given['json'];
-		const {runForm} = await import('../ui/form.js');
-		const answers = await runForm(`New SMTP account for tenant '${scope.tenantId}'`, FIELDS, given);
-		if (!answers) {
+		const answered = await askMissing(values, missing.join(', '), `New SMTP account for tenant '${scope.tenantId}'`, FIELDS);
+		if (!answered) {
 			return 1;
 		}
 
-		values = {...values, ...(answers as AddValues)};
+		values = answered;
 	}
 
 	const payload = validateFlags(

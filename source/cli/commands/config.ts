@@ -6,10 +6,9 @@ import {InstanceUpdate} from '../../shared/schemas/instance.js';
 import type {InstanceSettings} from '../../shared/db/instance.js';
 import {parse} from '../args.js';
 import {withStore} from '../instance.js';
-import {cliContext, missingFlags, validateFlags} from '../ops.js';
+import {askMissing, cliContext, missingFlags, validateFlags} from '../ops.js';
 import {printFields, printJson} from '../output.js';
-import {isInteractive} from '../tty.js';
-import type {FormField, Values} from '../ui/form.js';
+import type {FormField} from '../ui/form.js';
 
 async function show(paths: InstancePaths, argv: string[]): Promise<number> {
 	const {flags} = parse(argv, {help: 'mail-proxy <instance> config show [--json]\n\nInstance settings (the IMAP password is never shown).', flags: {json: {type: 'boolean'}}});
@@ -169,18 +168,12 @@ beginning of the new mailbox.
 			['password', '--password'],
 		]);
 		if (missing.length > 0) {
-			if (!isInteractive()) {
-				throw usageError(`missing ${missing.join(', ')} (no terminal to ask)`);
-			}
-
-			const given = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Values;
-			const {runForm} = await import('../ui/form.js');
-			const answers = await runForm('Bounce mailbox (IMAP)', bounceFields(stored), given);
-			if (!answers) {
+			const answered = await askMissing(values, missing.join(', '), 'Bounce mailbox (IMAP)', bounceFields(stored));
+			if (!answered) {
 				return 1;
 			}
 
-			values = {...values, ...(answers as BounceValues)};
+			values = answered;
 		}
 	}
 

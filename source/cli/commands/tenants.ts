@@ -6,10 +6,10 @@ import {Id} from '../../shared/schemas/common.js';
 import {RateLimits, TenantPayload, TenantUpdate} from '../../shared/schemas/tenant.js';
 import {parse} from '../args.js';
 import {withStore} from '../instance.js';
-import {cliContext, validateFlags} from '../ops.js';
+import {askMissing, cliContext, validateFlags} from '../ops.js';
 import {paint, printFields, printJson, printTable} from '../output.js';
-import {confirmOrForce, isInteractive} from '../tty.js';
-import type {FormField, Values} from '../ui/form.js';
+import {confirmOrForce} from '../tty.js';
+import type {FormField} from '../ui/form.js';
 
 const FLAG_NAMES: Record<string, string> = {
 	id: '<id>',
@@ -125,18 +125,12 @@ async function add(paths: InstancePaths, argv: string[]): Promise<number> {
 	const {input, flags} = parse(argv, {help: `mail-proxy <instance> tenants add [<id>] [options]\n\nCreates a tenant and prints its API key (shown once).\n${CONFIG_HELP}`, flags: configFlags, args: [0, 1]});
 	let values: ConfigValues & {id?: string} = {...flags, id: input[0]};
 	if (values.id === undefined) {
-		if (!isInteractive()) {
-			throw usageError('missing tenant id: `tenants add <id>` (no terminal to ask)');
-		}
-
-		const given = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Values;
-		const {runForm} = await import('../ui/form.js');
-		const answers = await runForm('New tenant', tenantFields(), given);
-		if (!answers) {
+		const answered = await askMissing(values, 'tenant id: `tenants add <id>`', 'New tenant', tenantFields());
+		if (!answered) {
 			return 1;
 		}
 
-		values = {...values, ...(answers as ConfigValues & {id?: string})};
+		values = answered;
 	}
 
 	const payload = validateFlags(TenantPayload, {id: values.id, ...payloadFromFlags(values), active: !values.inactive}, FLAG_NAMES);
